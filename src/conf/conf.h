@@ -1,0 +1,115 @@
+/*
+ * conf.h - the configuration: a typed table of keys, an INI-style parser,
+ * and refcounted immutable snapshots.
+ *
+ * File format: "[section]" lines, then "key = value" lines; '#' or ';'
+ * starts a comment line; blank lines are ignored; values may not span
+ * lines. Every key has a type, a default and a description in ONE table
+ * (conf_table.c); `mxmoat config` prints the effective configuration and
+ * `mxmoat config --doc` the documented defaults (etc/mxmoat.conf is that
+ * output, checked by the test suite).
+ *
+ * Types and units:
+ *   size      bytes: 123, 64K, 25M, 1G (binary multiples)
+ *   duration  500ms, 30s, 5m, 2h, 1d; a bare number means seconds
+ *   count     non-negative integer
+ *   bool      yes/no, true/false, on/off, 1/0
+ *   enum      one of a listed set of words
+ *   string    the rest of the line, trimmed
+ *   endpoint  host:port, [ipv6]:port, *:port or unix:/path (numeric hosts)
+ *   endpoints / networks: comma- or space-separated lists of endpoints /
+ *             CIDR networks
+ *
+ * Errors: an unknown section or key, a bad value, a duplicate key or a
+ * syntax error fails the whole load with "FILE:LINE: message"; the caller
+ * keeps its previous snapshot (reload) or exits (start-up).
+ *
+ * Ownership: conf_load() returns a snapshot with one reference. Every
+ * holder (a session, a scan request) takes its own with conf_ref() and
+ * drops it with conf_unref(); the last unref frees. Snapshots are never
+ * modified after load, so readers need no locks.
+ */
+#ifndef MXMOAT_CONF_H
+#define MXMOAT_CONF_H
+
+#include "core/buf.h"
+#include "core/netaddr.h"
+#include "core/log.h"
+
+#define CONF_MAX_LISTEN 8
+#define CONF_MAX_NETWORKS 64
+
+enum conf_forward { CONF_FORWARD_XCLIENT, CONF_FORWARD_XFORWARD, CONF_FORWARD_NONE };
+
+struct conf_endpoints {
+	size_t count;
+	struct netaddr addr[CONF_MAX_LISTEN];
+};
+
+struct conf_networks {
+	size_t count;
+	struct cidr net[CONF_MAX_NETWORKS];
+};
+
+struct conf {
+	int refcount;
+	char *path;
+
+	/* [server] */
+	struct conf_endpoints listen;
+	char *hostname;
+	char *banner;
+	unsigned int max_connections;
+	unsigned int max_connections_per_ip;
+	struct conf_networks xforward_from;
+
+	/* [smtp] */
+	uint64_t max_message_size;
+	unsigned int max_recipients;
+	uint64_t max_line_length;
+	uint64_t max_data_line_length;
+	unsigned int max_errors;
+	uint64_t command_timeout_ms;
+	uint64_t data_timeout_ms;
+	unsigned int min_data_rate;
+	bool smtputf8;
+	bool dsn;
+
+	/* [downstream] */
+	struct netaddr downstream;
+	enum conf_forward forward;
+	char *helo_name;
+	uint64_t downstream_connect_timeout_ms;
+	uint64_t downstream_command_timeout_ms;
+	uint64_t downstream_data_timeout_ms;
+
+	/* [spool] */
+	uint64_t spool_memory_limit;
+	char *spool_directory;
+
+	/* [log] */
+	enum log_target log_target;
+	char *log_facility;
+	enum log_level log_level;
+
+	/* [daemon] */
+	char *pidfile;
+	uint64_t shutdown_timeout_ms;
+};
+
+/* conf_load(): path NULL = defaults only. On error returns -1 and sets
+ * *error_r to a heap string "FILE:LINE: message" the caller frees. */
+int conf_load(const char *path, struct conf **conf_r, char **error_r);
+/* conf_load_string(): parse text as if it were the file `name`. */
+int conf_load_string(const char *name, const char *text, size_t len,
+		     struct conf **conf_r, char **error_r);
+struct conf *conf_ref(struct conf *c);
+void conf_unref(struct conf **c);
+
+/* conf_print(): the effective configuration, loadable again. */
+void conf_print(const struct conf *c, struct buf *out);
+/* conf_print_doc(): every key with its description and default, commented
+ * out: the text of etc/mxmoat.conf. */
+void conf_print_doc(struct buf *out);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * bounds.h - every input-driven size, count and time limit, in one place.
+ *
+ * Each BOUND_* is the default of a configuration key (named in the comment)
+ * or, where marked "fixed", a hard protocol bound that no configuration
+ * changes. Code checks these limits before it allocates. Past a limit the
+ * session gets the reply named here, never a crash or unbounded growth.
+ */
+#ifndef MXMOAT_BOUNDS_H
+#define MXMOAT_BOUNDS_H
+
+/* [smtp] max_line_length: one command line, CRLF included (RFC 5321 asks
+ * for at least 512; Postfix accepts 2048). Past it: 500 5.5.2. */
+#define BOUND_SMTP_LINE 2048
+/* [smtp] max_message_size: 552 5.3.4 at MAIL SIZE= and during DATA. */
+#define BOUND_MESSAGE_SIZE (25u * 1024 * 1024)
+/* [smtp] max_recipients per transaction: 452 4.5.3. */
+#define BOUND_RECIPIENTS 1000
+/* [smtp] max_errors per session before 421 4.7.0 (Postfix hard limit). */
+#define BOUND_ERRORS 20
+/* [smtp] max_data_line_length: 0 = no limit but the message size. */
+#define BOUND_DATA_LINE 0
+/* [smtp] command_timeout, data_timeout, in ms: 421 4.4.2. */
+#define BOUND_COMMAND_TIMEOUT_MS (300 * 1000)
+#define BOUND_DATA_TIMEOUT_MS (300 * 1000)
+/* [smtp] min_data_rate in bytes/s: each N bytes read extend the DATA
+ * deadline by N/rate seconds, as Postfix's smtpd_min_data_rate. */
+#define BOUND_MIN_DATA_RATE 500
+/* [server] max_connections, max_connections_per_ip: 421 4.7.0. */
+#define BOUND_CONNECTIONS 1000
+#define BOUND_CONNECTIONS_PER_IP 50
+/* [downstream] timeouts, in ms: 421 4.3.0 / 451 4.3.0. */
+#define BOUND_DOWNSTREAM_CONNECT_MS (30 * 1000)
+#define BOUND_DOWNSTREAM_COMMAND_MS (300 * 1000)
+#define BOUND_DOWNSTREAM_DATA_MS (600 * 1000)
+/* [spool] memory_limit: message bytes held in memory before the spool
+ * moves to an unlinked temporary file. */
+#define BOUND_SPOOL_MEMORY (256u * 1024)
+/* [daemon] shutdown_timeout: how long SIGTERM waits for transactions. */
+#define BOUND_SHUTDOWN_MS (30 * 1000)
+
+/* fixed: one downstream reply line and the lines of one reply (Postfix's
+ * smtpd_proxy caps these too). Past either: 451 4.3.0 to the client. */
+#define BOUND_REPLY_LINE 2048
+#define BOUND_REPLY_LINES 100
+/* fixed: ESMTP parameters on one MAIL or RCPT command. */
+#define BOUND_ESMTP_PARAMS 16
+/* fixed: a forward-path or reverse-path, brackets excluded. */
+#define BOUND_PATH 512
+/* fixed: the HELO/EHLO argument we keep and forward. */
+#define BOUND_HELO 255
+/* fixed: input bytes buffered while a session waits on async work; past
+ * this the socket is not read until the session catches up. */
+#define BOUND_PENDING_INPUT (64 * 1024)
+
+#endif

@@ -1,0 +1,357 @@
+/*
+ * server.c - listeners, connection limits, snapshots, shutdown.
+ */
+#include "server/server.h"
+#include "server/session_private.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define IPTABLE_BUCKETS 4096
+
+struct ip_count {
+	struct ip_count *next;
+	uint8_t key[17];
+	size_t keylen;
+	unsigned int count;
+};
+
+struct server {
+	struct event_base *base;
+	struct conf *conf;
+	struct evconnlistener *listeners[CONF_MAX_LISTEN];
+	size_t nlisteners;
+	struct session *sessions;
+	unsigned int nsessions;
+	struct ip_count *ips[IPTABLE_BUCKETS];
+	bool draining;
+	struct event *drain_timer;
+	uint64_t refused_total;
+};
+
+static uint32_t
+ip_hash(const uint8_t *key, size_t len)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ key[i]) * 16777619u;
+	return h % IPTABLE_BUCKETS;
+}
+
+static struct ip_count **
+ip_find(struct server *srv, const struct netaddr *a, uint8_t key[17], size_t *len_r)
+{
+	struct ip_count **pp;
+	size_t len = netaddr_key(a, key);
+
+	*len_r = len;
+	for (pp = &srv->ips[ip_hash(key, len)]; *pp != NULL; pp = &(*pp)->next) {
+		if ((*pp)->keylen == len && memcmp((*pp)->key, key, len) == 0)
+			break;
+	}
+	return pp;
+}
+
+static unsigned int
+ip_get(struct server *srv, const struct netaddr *a)
+{
+	uint8_t key[17];
+	size_t len;
+	struct ip_count **pp = ip_find(srv, a, key, &len);
+
+	return *pp != NULL ? (*pp)->count : 0;
+}
+
+static void
+ip_add(struct server *srv, const struct netaddr *a, int delta)
+{
+	uint8_t key[17];
+	size_t len;
+	struct ip_count **pp = ip_find(srv, a, key, &len);
+
+	if (*pp == NULL) {
+		if (delta < 0)
+			panic("ip_add: unknown client");
+		*pp = xcalloc(1, sizeof(**pp));
+		memcpy((*pp)->key, key, len);
+		(*pp)->keylen = len;
+	}
+	(*pp)->count = (unsigned int)((int)(*pp)->count + delta);
+	if ((*pp)->count == 0) {
+		struct ip_count *dead = *pp;
+
+		*pp = dead->next;
+		free(dead);
+	}
+}
+
+/* refuse(): answer an over-limit client without a session */
+static void
+refuse_connection(struct server *srv, int fd, const char *ip, const char *why)
+{
+	char line[300];
+	struct id_str id = id_format(id_next());
+	int n = snprintf(line, sizeof(line), "421 4.7.0 %s Error: %s [id=%s]\r\n",
+			 srv->conf->hostname, why, id.s);
+
+	srv->refused_total++;
+	/* the socket is non-blocking and its buffer empty: one send fits */
+	if (n > 0 && send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_debug("refuse: send failed: %s", strerror(errno));
+	log_info("id=%s event=refused client=%s reason=\"%s\"", id.s, ip, why);
+	close(fd);
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+	  void *arg)
+{
+	struct server *srv = arg;
+	struct netaddr client, local;
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	char ip[NETADDR_IP_MAX];
+
+	netaddr_from_sockaddr(&client, sa, (socklen_t)salen);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)
+		netaddr_from_sockaddr(&local, (struct sockaddr *)&ss, sslen);
+	else
+		memset(&local, 0, sizeof(local));
+	netaddr_ip(&client, ip);
+	if (srv->draining) {
+		refuse_connection(srv, fd, ip, "service shutting down");
+		return;
+	}
+	if (srv->nsessions >= srv->conf->max_connections) {
+		refuse_connection(srv, fd, ip, "too many connections");
+		return;
+	}
+	if (srv->conf->max_connections_per_ip > 0 &&
+	    ip_get(srv, &client) >= srv->conf->max_connections_per_ip) {
+		refuse_connection(srv, fd, ip, "too many connections from your address");
+		return;
+	}
+	ip_add(srv, &client, 1);
+	srv->nsessions++;
+	session_new(srv, srv->conf, fd, &client, &local);
+}
+
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	int err = EVUTIL_SOCKET_ERROR();
+
+	/* EMFILE and friends: keep running, new connections wait in the
+	 * backlog until sessions end */
+	log_error("event=accept_error error=\"%s\"", evutil_socket_error_to_string(err));
+}
+
+static int
+bind_one(const struct netaddr *a, const char **error_r)
+{
+	int fd, one = 1;
+	int family = a->ss.ss_family;
+
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*error_r = strerror(errno);
+		return -1;
+	}
+	if (family == AF_UNIX) {
+		unlink(((const struct sockaddr_un *)&a->ss)->sun_path);
+	} else {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	}
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0 || listen(fd, 511) < 0) {
+		*error_r = strerror(errno);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+struct server *
+server_new(struct event_base *base, struct conf *conf, const char **error_r)
+{
+	struct server *srv = xcalloc(1, sizeof(*srv));
+	size_t i;
+
+	srv->base = base;
+	srv->conf = conf_ref(conf);
+	for (i = 0; i < conf->listen.count; i++) {
+		int fd = bind_one(&conf->listen.addr[i], error_r);
+		char name[128];
+
+		netaddr_format(&conf->listen.addr[i], name, sizeof(name));
+		if (fd < 0) {
+			static char msg[256];
+
+			snprintf(msg, sizeof(msg), "cannot listen on %s: %s", name, *error_r);
+			*error_r = msg;
+			server_free(&srv);
+			return NULL;
+		}
+		srv->listeners[i] = evconnlistener_new(base, accept_cb, srv,
+						       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+						       -1, fd);
+		if (srv->listeners[i] == NULL)
+			panic("evconnlistener_new failed");
+		evconnlistener_set_error_cb(srv->listeners[i], accept_error_cb);
+		srv->nlisteners++;
+		log_info("event=listen address=%s", name);
+	}
+	return srv;
+}
+
+static void
+close_listeners(struct server *srv)
+{
+	size_t i;
+
+	for (i = 0; i < srv->nlisteners; i++) {
+		evconnlistener_free(srv->listeners[i]);
+		srv->listeners[i] = NULL;
+	}
+	srv->nlisteners = 0;
+}
+
+void
+server_free(struct server **sp)
+{
+	struct server *srv = *sp;
+	size_t i;
+
+	if (srv == NULL)
+		return;
+	*sp = NULL;
+	close_listeners(srv);
+	if (srv->drain_timer != NULL)
+		event_free(srv->drain_timer);
+	for (i = 0; i < IPTABLE_BUCKETS; i++) {
+		while (srv->ips[i] != NULL) {
+			struct ip_count *n = srv->ips[i]->next;
+
+			free(srv->ips[i]);
+			srv->ips[i] = n;
+		}
+	}
+	conf_unref(&srv->conf);
+	free(srv);
+}
+
+void
+server_reload(struct server *srv, struct conf *conf)
+{
+	size_t i;
+	bool same = conf->listen.count == srv->conf->listen.count;
+
+	for (i = 0; same && i < conf->listen.count; i++) {
+		if (conf->listen.addr[i].len != srv->conf->listen.addr[i].len ||
+		    memcmp(&conf->listen.addr[i].ss, &srv->conf->listen.addr[i].ss,
+			   conf->listen.addr[i].len) != 0)
+			same = false;
+	}
+	if (!same)
+		log_warning("event=reload warning=\"[server] listen changed: takes effect at restart\"");
+	conf_unref(&srv->conf);
+	srv->conf = conf;
+}
+
+static void
+drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct session *s, *next;
+
+	log_info("event=shutdown_deadline sessions=%u", srv->nsessions);
+	for (s = srv->sessions; s != NULL; s = next) {
+		next = s->next;
+		session_force_close(s);
+	}
+}
+
+void
+server_shutdown(struct server *srv)
+{
+	struct session *s, *next;
+	struct timeval tv;
+
+	if (srv->draining)
+		return;
+	srv->draining = true;
+	close_listeners(srv);
+	log_info("event=shutdown sessions=%u timeout_ms=%llu", srv->nsessions,
+		 (unsigned long long)srv->conf->shutdown_timeout_ms);
+	if (srv->nsessions == 0) {
+		event_base_loopexit(srv->base, NULL);
+		return;
+	}
+	for (s = srv->sessions; s != NULL; s = next) {
+		next = s->next;
+		session_drain(s);
+	}
+	tv.tv_sec = (time_t)(srv->conf->shutdown_timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)((srv->conf->shutdown_timeout_ms % 1000) * 1000);
+	srv->drain_timer = evtimer_new(srv->base, drain_deadline_cb, srv);
+	evtimer_add(srv->drain_timer, &tv);
+}
+
+bool
+server_is_draining(const struct server *srv)
+{
+	return srv->draining;
+}
+
+struct conf *
+server_conf(const struct server *srv)
+{
+	return srv->conf;
+}
+
+struct event_base *
+server_base(const struct server *srv)
+{
+	return srv->base;
+}
+
+void
+server_session_add(struct server *srv, struct session *s)
+{
+	s->prev = NULL;
+	s->next = srv->sessions;
+	if (srv->sessions != NULL)
+		srv->sessions->prev = s;
+	srv->sessions = s;
+}
+
+void
+server_session_gone(struct server *srv, struct session *s)
+{
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		srv->sessions = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	ip_add(srv, &s->client, -1);
+	srv->nsessions--;
+	if (srv->draining && srv->nsessions == 0)
+		event_base_loopexit(srv->base, NULL);
+}
+
+unsigned int
+server_session_count(const struct server *srv)
+{
+	return srv->nsessions;
+}

@@ -1,0 +1,38 @@
+/*
+ * server.h - the inbound SMTP server: listeners, connection limits,
+ * configuration snapshots, reload and graceful shutdown.
+ *
+ * Contract: server_new() binds every [server] listen address (fatal at
+ * start-up if one cannot be bound). Each accepted connection becomes a
+ * session (session.h) unless a limit is hit: over max_connections or
+ * max_connections_per_ip the client gets "421 4.7.0" and is closed at
+ * once. server_reload() swaps in a validated snapshot: sessions started
+ * before keep theirs (they hold a reference). server_shutdown() stops
+ * accepting, lets transactions in progress finish up to
+ * [daemon] shutdown_timeout, and exits the event loop when no session is
+ * left.
+ */
+#ifndef MXMOAT_SERVER_H
+#define MXMOAT_SERVER_H
+
+#include "conf/conf.h"
+
+struct event_base;
+struct server;
+struct session;
+
+struct server *server_new(struct event_base *base, struct conf *conf, const char **error_r);
+void server_free(struct server **s);
+/* server_reload(): takes over the caller's reference to conf. */
+void server_reload(struct server *s, struct conf *conf);
+void server_shutdown(struct server *s);
+bool server_is_draining(const struct server *s);
+struct conf *server_conf(const struct server *s);
+struct event_base *server_base(const struct server *s);
+
+/* for session.c */
+void server_session_add(struct server *s, struct session *sess);
+void server_session_gone(struct server *s, struct session *sess);
+unsigned int server_session_count(const struct server *s);
+
+#endif

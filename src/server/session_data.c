@@ -1,0 +1,227 @@
+/*
+ * session_data.c - DATA: framing, spooling, the verdict, and delivery
+ * downstream after the verdict. The client gets 2xx only after the
+ * downstream's 2xx for this message; any failure on the way is 451 4.3.0.
+ */
+#include "server/session_private.h"
+#include "core/log.h"
+#include "scan/scan.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+void
+session_data_begin(struct session *s)
+{
+	struct txn *t = s->txn;
+
+	if (t == NULL) {
+		session_reply_error(s, 503, "5.5.1", "Error: need RCPT command");
+		return;
+	}
+	if (t->nrcpts == 0) {
+		session_reply_error(s, 554, "5.5.1", "Error: no valid recipients");
+		return;
+	}
+	session_reply(s, 354, "", "End data with <CR><LF>.<CR><LF>");
+	smtp_dot_decoder_init(&t->dec, (size_t)s->conf->max_data_line_length);
+	t->spool = spool_new(s->conf->spool_directory, s->conf->spool_memory_limit);
+	t->data_deadline_ms = session_now_ms() + s->conf->data_timeout_ms;
+	s->state = SESSION_DATA;
+	session_arm_timer(s, s->conf->data_timeout_ms);
+}
+
+static void
+spool_out(void *ctx, const char *p, size_t len)
+{
+	struct session *s = ctx;
+	struct txn *t = s->txn;
+	const char *error = NULL;
+
+	t->data_bytes += len;
+	if (t->too_big || t->spool_failed)
+		return;
+	if (t->data_bytes > s->conf->max_message_size) {
+		/* keep reading to the end of data, store nothing more */
+		t->too_big = true;
+		return;
+	}
+	if (spool_write(t->spool, p, len, &error) < 0) {
+		log_error("sid=%016llx id=%s event=spool_error error=\"%s\"",
+			  (unsigned long long)s->sid, id_format(t->id).s, error);
+		t->spool_failed = true;
+	}
+}
+
+size_t
+session_data_input(struct session *s, const char *p, size_t len, bool *done_r)
+{
+	size_t used = 0;
+
+	*done_r = smtp_dot_decode(&s->txn->dec, p, len, &used, spool_out, s) == 1;
+	return used;
+}
+
+/* reject or tempfail the message: summary, downstream RSET, then reply */
+static void
+refuse(struct session *s, const char *action, const char *reason, int code, const char *enh,
+       const char *text)
+{
+	struct buf reply = BUF_INIT;
+
+	s->state = SESSION_COMMAND;
+	session_format_own(s, &reply, code, enh, "%s", text);
+	s->errors++;
+	/* reply without the CRLF for the summary */
+	{
+		struct buf r1 = BUF_INIT;
+
+		buf_append(&r1, reply.data, reply.len - 2);
+		session_txn_end(s, action, reason, buf_cstr(&r1));
+		buf_deinit(&r1);
+	}
+	session_abort_downstream(s, &reply);
+	buf_deinit(&reply);
+}
+
+void
+session_data_end(struct session *s)
+{
+	struct txn *t = s->txn;
+	const char *error = NULL;
+	struct scan_envelope env;
+
+	session_disarm_timer(s);
+	if (!t->spool_failed && spool_finish(t->spool, &error) < 0) {
+		log_error("sid=%016llx id=%s event=spool_error error=\"%s\"",
+			  (unsigned long long)s->sid, id_format(t->id).s, error);
+		t->spool_failed = true;
+	}
+	if (t->dec.flags & (SMTP_DOT_BARE_LF | SMTP_DOT_BARE_CR)) {
+		refuse(s, "reject", (t->dec.flags & SMTP_DOT_BARE_LF) ? "bare_lf" : "bare_cr",
+		       550, "5.5.2", "Error: bare <CR> or <LF> received");
+		return;
+	}
+	if (t->too_big) {
+		refuse(s, "reject", "message_size", 552, "5.3.4", "Error: message file too big");
+		return;
+	}
+	if (t->dec.flags & SMTP_DOT_LONG_LINE) {
+		refuse(s, "reject", "line_length", 552, "5.3.4", "Error: message line too long");
+		return;
+	}
+	if (t->spool_failed) {
+		refuse(s, "tempfail", "spool_error", 451, "4.3.0", "Error: queue file write error");
+		return;
+	}
+
+	memset(&env, 0, sizeof(env));
+	env.client_ip = s->attrs.addr;
+	env.client_name = s->attrs.name;
+	env.helo = s->helo;
+	env.mail_from = t->mail_from;
+	env.nrcpts = t->nrcpts;
+	env.rcpts = (const char *const *)t->rcpts;
+	if (scan_message(s->conf, &env, t->spool, &t->verdict) < 0) {
+		refuse(s, "tempfail", "scan_error", 451, "4.7.1", "Error: message scan failed");
+		return;
+	}
+	switch (t->verdict.action) {
+	case VERDICT_REJECT:
+	case VERDICT_TEMPFAIL:
+		refuse(s, verdict_action_name(t->verdict.action), "verdict", t->verdict.code,
+		       t->verdict.enhanced, t->verdict.text);
+		return;
+	case VERDICT_DISCARD:
+	case VERDICT_ACCEPT:
+	case VERDICT_TAG:
+		break;
+	}
+	{
+		struct buf data = BUF_INIT;
+
+		buf_append_str(&data, "DATA");
+		s->state = SESSION_DELIVERING;
+		s->pending = PENDING_DATA;
+		if (relay_command(s->relay, data.data, data.len,
+				  s->conf->downstream_command_timeout_ms) < 0) {
+			s->pending = PENDING_NONE;
+			refuse(s, "tempfail", "downstream_down", 451, "4.3.0",
+			       "Error: queue file write error");
+		}
+		buf_deinit(&data);
+	}
+}
+
+static void
+delivery_failed(struct session *s, const char *reason)
+{
+	log_info("sid=%016llx id=%s event=delivery_failed reason=%s error=\"%s\"",
+		 (unsigned long long)s->sid, id_format(s->txn->id).s, reason,
+		 relay_error(s->relay));
+	relay_quit(s->relay);
+	refuse(s, "tempfail", reason, 451, "4.3.0", "Error: queue file write error");
+}
+
+void
+session_data_reply(struct session *s, int status, const struct smtp_reply *r)
+{
+	struct txn *t = s->txn;
+	enum session_pending what = s->pending;
+
+	s->pending = PENDING_NONE;
+	if (status < 0) {
+		delivery_failed(s, "downstream_lost");
+		return;
+	}
+	if (what == PENDING_DATA) {
+		if (r->code == 354) {
+			s->pending = PENDING_DOT;
+			if (relay_send_data(s->relay, t->spool,
+					    s->conf->downstream_data_timeout_ms) < 0)
+				delivery_failed(s, "downstream_lost");
+			return;
+		}
+		if (r->code >= 400 && r->code < 600) {
+			struct buf reply = BUF_INIT;
+
+			s->state = SESSION_COMMAND;
+			smtp_reply_format(r, &reply);
+			session_txn_end(s, r->code >= 500 ? "reject" : "tempfail",
+					"downstream_data", NULL);
+			s->errors++;
+			session_abort_downstream(s, &reply);
+			buf_deinit(&reply);
+			return;
+		}
+		delivery_failed(s, "downstream_protocol");
+		return;
+	}
+	/* PENDING_DOT: the downstream's verdict on the message */
+	if (r->code / 100 == 2) {
+		struct view qid = smtp_reply_queue_id(r);
+
+		snprintf(t->downstream_id, sizeof(t->downstream_id), "%.*s",
+			 (int)MIN(qid.len, sizeof(t->downstream_id) - 1), qid.p != NULL ? qid.p : "");
+		s->state = SESSION_COMMAND;
+		session_reply_relayed(s, r);
+		session_txn_end(s, verdict_action_name(t->verdict.action), "", NULL);
+		session_resume(s);
+		return;
+	}
+	if (r->code >= 400 && r->code < 600) {
+		s->state = SESSION_COMMAND;
+		if (!session_reply_relayed(s, r))
+			return;
+		session_txn_end(s, r->code >= 500 ? "reject" : "tempfail", "downstream", NULL);
+		session_resume(s);
+		return;
+	}
+	delivery_failed(s, "downstream_protocol");
+}
+
+void
+session_data_timeout(struct session *s)
+{
+	session_close_reply(s, 421, "4.4.2", "Error: timeout exceeded", "data_timeout");
+}
