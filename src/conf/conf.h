@@ -61,6 +61,8 @@ struct conf {
 	char *banner;
 	unsigned int max_connections;
 	unsigned int max_connections_per_ip;
+	bool client_name_lookup;
+	uint64_t dns_timeout_ms;
 	struct conf_networks xforward_from;
 
 	/* [smtp] */

@@ -35,6 +35,12 @@ const struct conf_key conf_keys[] = {
 	  STR(BOUND_CONNECTIONS_PER_IP), NULL, 1000000,
 	  "Simultaneous sessions from one client address (0 = no limit);\n"
 	  "more are answered 421 4.7.0 and closed." },
+	{ "server", "client_name_lookup", CONF_T_BOOL, OFF(client_name_lookup), "yes", NULL, 0,
+	  "Look up the client's host name (PTR, then a forward lookup that must\n"
+	  "return the address again, as Postfix does) and pass it downstream as\n"
+	  "XCLIENT/XFORWARD NAME. Off: the name is passed as [UNAVAILABLE]." },
+	{ "server", "dns_timeout", CONF_T_DURATION, OFF(dns_timeout_ms), "5s", NULL, 0,
+	  "Time allowed for one DNS query (two attempts are made)." },
 	{ "server", "xforward_from", CONF_T_NETWORKS, OFF(xforward_from), "", NULL, 0,
 	  "Clients allowed to send XFORWARD (smtpd_proxy_filter mode: the Postfix\n"
 	  "that hands mail to mxmoat). XFORWARD is advertised only to them; their\n"

@@ -159,7 +159,15 @@ main(int argc, char **argv)
 	id_init();
 	signal(SIGPIPE, SIG_IGN);
 
-	d.base = event_base_new();
+	{
+		/* coalesce the epoll_ctl calls of one loop iteration: sessions
+		 * enable and disable write events for every reply */
+		struct event_config *cfg = event_config_new();
+
+		event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+		d.base = event_base_new_with_config(cfg);
+		event_config_free(cfg);
+	}
 	if (d.base == NULL)
 		fatal("event_base_new failed");
 	d.server = server_new(d.base, conf, &serr);

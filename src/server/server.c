@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 
+#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #define IPTABLE_BUCKETS 4096
+#define SID_BUCKETS 4096
 
 struct ip_count {
 	struct ip_count *next;
@@ -31,6 +33,9 @@ struct server {
 	struct session *sessions;
 	unsigned int nsessions;
 	struct ip_count *ips[IPTABLE_BUCKETS];
+	/* sessions by id: async results (DNS, scans) find them this way */
+	struct session *by_sid[SID_BUCKETS];
+	struct evdns_base *dns;
 	bool draining;
 	struct event *drain_timer;
 	uint64_t refused_total;
@@ -189,6 +194,20 @@ server_new(struct event_base *base, struct conf *conf, const char **error_r)
 
 	srv->base = base;
 	srv->conf = conf_ref(conf);
+	if (conf->client_name_lookup) {
+		char secs[32];
+
+		srv->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+						    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+		if (srv->dns == NULL) {
+			*error_r = "cannot initialise the DNS resolver (/etc/resolv.conf)";
+			server_free(&srv);
+			return NULL;
+		}
+		snprintf(secs, sizeof(secs), "%.3f", (double)conf->dns_timeout_ms / 1000.0);
+		evdns_base_set_option(srv->dns, "timeout:", secs);
+		evdns_base_set_option(srv->dns, "attempts:", "2");
+	}
 	for (i = 0; i < conf->listen.count; i++) {
 		int fd = bind_one(&conf->listen.addr[i], error_r);
 		char name[128];
@@ -236,6 +255,8 @@ server_free(struct server **sp)
 		return;
 	*sp = NULL;
 	close_listeners(srv);
+	if (srv->dns != NULL)
+		evdns_base_free(srv->dns, 1);
 	if (srv->drain_timer != NULL)
 		event_free(srv->drain_timer);
 	for (i = 0; i < IPTABLE_BUCKETS; i++) {
@@ -325,9 +346,29 @@ server_base(const struct server *srv)
 	return srv->base;
 }
 
+struct evdns_base *
+server_dns(const struct server *srv)
+{
+	return srv->dns;
+}
+
+struct session *
+server_session_find(const struct server *srv, uint64_t sid)
+{
+	struct session *s;
+
+	for (s = srv->by_sid[sid % SID_BUCKETS]; s != NULL; s = s->sid_next) {
+		if (s->sid == sid)
+			return s;
+	}
+	return NULL;
+}
+
 void
 server_session_add(struct server *srv, struct session *s)
 {
+	s->sid_next = srv->by_sid[s->sid % SID_BUCKETS];
+	srv->by_sid[s->sid % SID_BUCKETS] = s;
 	s->prev = NULL;
 	s->next = srv->sessions;
 	if (srv->sessions != NULL)
@@ -338,6 +379,14 @@ server_session_add(struct server *srv, struct session *s)
 void
 server_session_gone(struct server *srv, struct session *s)
 {
+	struct session **pp;
+
+	for (pp = &srv->by_sid[s->sid % SID_BUCKETS]; *pp != NULL; pp = &(*pp)->sid_next) {
+		if (*pp == s) {
+			*pp = s->sid_next;
+			break;
+		}
+	}
 	if (s->prev != NULL)
 		s->prev->next = s->next;
 	else

@@ -18,6 +18,7 @@
 #include "conf/conf.h"
 
 struct event_base;
+struct evdns_base;
 struct server;
 struct session;
 
@@ -29,6 +30,10 @@ void server_shutdown(struct server *s);
 bool server_is_draining(const struct server *s);
 struct conf *server_conf(const struct server *s);
 struct event_base *server_base(const struct server *s);
+
+struct evdns_base *server_dns(const struct server *s);
+/* server_session_find(): the live session with this id, or NULL. */
+struct session *server_session_find(const struct server *s, uint64_t sid);
 
 /* for session.c */
 void server_session_add(struct server *s, struct session *sess);

@@ -4,6 +4,7 @@
 #include "server/session_private.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "server/peer_dns.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -15,6 +16,7 @@
 #define SESSION_FLUSH_MS 10000
 
 static void session_input(struct session *s);
+static peer_dns_done_fn dns_done;
 
 uint64_t
 session_now_ms(void)
@@ -228,13 +230,17 @@ session_close_reply(struct session *s, int code, const char *enh, const char *te
 void
 session_send(struct session *s, enum session_pending what, const struct buf *line)
 {
+	enum session_state was = s->state;
+
 	s->pending = what;
-	s->state = SESSION_WAITING;
+	/* before the greeting the session stays CONNECTING */
+	if (was != SESSION_CONNECTING)
+		s->state = SESSION_WAITING;
 	session_disarm_timer(s);
 	if (relay_command(s->relay, line->data, line->len,
 			  s->conf->downstream_command_timeout_ms) < 0) {
 		s->pending = PENDING_NONE;
-		s->state = SESSION_COMMAND;
+		s->state = was == SESSION_CONNECTING ? was : SESSION_COMMAND;
 		log_info("sid=%016llx event=downstream_down error=\"%s\"",
 			 (unsigned long long)s->sid, relay_error(s->relay));
 		session_close_reply(s, 421, "4.3.0", "Service temporarily unavailable",
@@ -468,13 +474,38 @@ session_new(struct server *srv, struct conf *conf, int fd, const struct netaddr 
 	session_connected(s);
 	log_info("sid=%016llx event=connect client=%s port=%d", (unsigned long long)s->sid,
 		 s->client_ip, netaddr_port(client));
+	if (server_dns(srv) != NULL && client->ss.ss_family != AF_UNIX) {
+		s->dns_pending = true;
+		peer_dns_lookup(server_dns(srv), client, s->sid, dns_done, srv);
+	}
+	/* the lookup may have finished already (hosts file): s is alive,
+	 * it only greets once the downstream is ready too */
 	relay_connect(s->relay, &conf->downstream, conf->downstream_connect_timeout_ms);
 }
 
-/* called by session_cmd.c once the downstream greeted and answered EHLO */
-void
-session_start_reading(struct session *s)
+static void
+dns_done(void *ctx, uint64_t sid, enum peer_dns_status status, const char *name)
 {
+	struct session *s = server_session_find(ctx, sid);
+
+	if (s == NULL || s->state == SESSION_CLOSING)
+		return;
+	s->dns_pending = false;
+	snprintf(s->attrs.name, sizeof(s->attrs.name), "%s",
+		 status == PEER_DNS_OK ? name
+		 : status == PEER_DNS_TEMP ? "[TEMPUNAVAIL]"
+					   : "[UNAVAILABLE]");
+	log_debug("sid=%016llx event=client_name name=%s", (unsigned long long)s->sid,
+		  s->attrs.name);
+	session_maybe_greet(s);
+}
+
+void
+session_maybe_greet(struct session *s)
+{
+	if (s->state != SESSION_CONNECTING || !s->downstream_ready || s->dns_pending)
+		return;
+	session_reply(s, 220, "", "%s %s", s->conf->hostname, s->conf->banner);
 	s->state = SESSION_COMMAND;
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	session_arm_timer(s, s->conf->command_timeout_ms);

@@ -220,8 +220,8 @@ session_cmd_reply(struct session *s, int status, const struct smtp_reply *r)
 			return;
 		}
 		update_offer(s);
-		session_reply(s, 220, "", "%s %s", s->conf->hostname, s->conf->banner);
-		session_start_reading(s);
+		s->downstream_ready = true;
+		session_maybe_greet(s);
 		return;
 	case PENDING_XCLIENT:
 		/* Postfix answers 220 (XCLIENT_README); smtp-sink 250 */

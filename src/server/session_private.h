@@ -96,9 +96,13 @@ struct session {
 	struct event *timer;
 	struct relay *relay;
 	struct session *prev, *next; /* server's list */
+	struct session *sid_next;     /* server's id table */
 
 	enum session_state state;
 	enum session_pending pending;
+	/* the greeting waits for both the downstream and the name lookup */
+	bool downstream_ready;
+	bool dns_pending;
 	struct netaddr client, local;
 	char client_ip[NETADDR_IP_MAX];
 	struct session_client_attrs attrs;
@@ -156,7 +160,8 @@ void session_close(struct session *s, const char *reason);
 void session_close_reply(struct session *s, int code, const char *enh, const char *text,
 			 const char *reason);
 void session_resume(struct session *s);
-void session_start_reading(struct session *s);
+/* session_maybe_greet(): greet once the downstream and DNS are ready */
+void session_maybe_greet(struct session *s);
 void session_arm_timer(struct session *s, uint64_t ms);
 void session_disarm_timer(struct session *s);
 void session_send(struct session *s, enum session_pending what, const struct buf *line);

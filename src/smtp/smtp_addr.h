@@ -30,6 +30,29 @@
  *
  * Returns 0 on success, -1 on error with *error_r set to a static string
  * describing the problem, and *err_kind_r telling which reply applies.
+ * On success *err_kind_r is SMTP_ADDR_OK and *error_r is not touched; on
+ * error *args_r holds whatever was parsed before the error.
+ *
+ * Details the contract above leaves open, decided as follows:
+ *   - an unbalanced '<' or quote is SMTP_ADDR_ERR_ADDRESS (Postfix: 501
+ *     5.1.7 / 5.1.3 "Bad address syntax"); anything glued to the '>'
+ *     ("<a@b>x", "<a@b>SIZE=1") is SMTP_ADDR_ERR_SYNTAX;
+ *   - inside the brackets there is no white space outside a quoted
+ *     string ("< a@b >" is malformed); a bare address ends at the first
+ *     SP / HTAB outside a quoted string;
+ *   - local part: the dot-string is strict (no leading, trailing or
+ *     double dot; Postfix would accept "a..b@x", we do not); a quoted
+ *     local part may not be empty ("""@x"); only "postmaster" (RCPT)
+ *     may have no domain;
+ *   - domain: ASCII labels at most 63 bytes, none starting or ending
+ *     with '-'; address literals are an IPv4 dotted quad (inet_pton
+ *     syntax: no leading zeros) or "IPv6:" + an inet_pton IPv6 address;
+ *     general literals ("[tag:...]") are rejected;
+ *   - the source route's domains are checked like any domain; has_utf8
+ *     is about the local part and domain only, not the dropped route;
+ *   - parameters are separated by runs of SP / HTAB; values are ASCII
+ *     only (RFC 6531 UTF-8 esmtp-values are not accepted);
+ *   - ENVID's 100 and ORCPT's 500 characters count the xtext as sent.
  */
 #ifndef MXMOAT_SMTP_ADDR_H
 #define MXMOAT_SMTP_ADDR_H

@@ -6,6 +6,9 @@
  * argument is a view into the caller's line. Verbs are case-insensitive.
  * The argument is what follows the verb and the separating white space,
  * with trailing white space removed; it is empty when there is none.
+ * White space is SP and HTAB only. Leading white space is skipped, as
+ * Postfix's smtpd does; the verb must be followed by white space or the
+ * end of the line ("MAIL:FROM" is not a command).
  *
  * Returns 0 on success, -1 when the line cannot be a command: empty line,
  * a NUL, CR or LF byte anywhere in it, or a verb that is not 1..16 ASCII

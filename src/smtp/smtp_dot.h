@@ -28,7 +28,11 @@
  * ".", and rebuilds line ends defensively: a bare LF or bare CR in the
  * content is emitted as CR LF (the content is canonical when it came from
  * the decoder, so this is belt and braces). smtp_dot_encode_finish()
- * completes a last unterminated line with CR LF and emits ".\r\n".
+ * completes a last unterminated line with CR LF and emits ".\r\n"; the
+ * encoder is then ready for the next message (out_bytes keeps counting).
+ * decode(encode(x)) is x with bare CR / LF made CR LF and a final CR LF
+ * added when missing, and the encoded stream has no CR LF "." CR LF but
+ * its last.
  */
 #ifndef MXMOAT_SMTP_DOT_H
 #define MXMOAT_SMTP_DOT_H

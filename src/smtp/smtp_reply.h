@@ -20,6 +20,21 @@
  * 0x80..0xff; other bytes are replaced by '?', so a reply text can be
  * copied into a reply to the client or a log line without smuggling CR,
  * LF or NUL.
+ *
+ * Details, decided as Postfix's smtp client does where the RFCs are
+ * silent:
+ *   - feeding a line to a complete reply is -1 (reset it first);
+ *   - an enhanced code must be followed by SP or the end of the line; one
+ *     whose class does not match the reply's first digit (and any on a
+ *     1xx/3xx reply) is not an enhanced code: it stays in the text and
+ *     enhanced is "". Postfix's smtp client likewise ignores a DSN code
+ *     of the wrong class;
+ *   - the code and the one SP after it are removed from the text; on
+ *     later lines a valid code of the same class is removed only when
+ *     the first line had one (smtp_reply_format() then repeats the first
+ *     line's code on every line);
+ *   - views returned by smtp_reply_line() and smtp_reply_queue_id()
+ *     point into r->text: valid until the next feed, reset or deinit.
  */
 #ifndef MXMOAT_SMTP_REPLY_H
 #define MXMOAT_SMTP_REPLY_H
@@ -45,7 +60,10 @@ int smtp_reply_feed_line(struct smtp_reply *r, const char *line, size_t len);
  * i >= nlines. */
 struct view smtp_reply_line(const struct smtp_reply *r, size_t i);
 /* smtp_reply_format(): append the reply as sent on the wire, each line
- * "CODE-ENH text\r\n" / "CODE ENH text\r\n" (ENH only when present). */
+ * "CODE-ENH text\r\n" / "CODE ENH text\r\n" (ENH only when present). An
+ * empty text gives "250 \r\n" without ENH and "450 4.7.1\r\n" with it.
+ * The last line fed gets the ' ' separator. Parsing the output again gives
+ * the same reply. */
 void smtp_reply_format(const struct smtp_reply *r, struct buf *out);
 
 /* Capabilities from an EHLO reply (lines after the first). */
@@ -77,7 +95,12 @@ struct smtp_caps {
 /* smtp_caps_parse(): fill caps from a complete 250 EHLO reply. Keywords
  * are case-insensitive; unknown ones are ignored; an over-long attribute
  * list is truncated at a word boundary. Returns 0, or -1 if the reply is
- * not a complete 2xx reply. */
+ * not a complete 2xx reply.
+ * As Postfix's smtp client, a keyword ends at SP or '=' (old servers send
+ * "AUTH=LOGIN PLAIN"). Attribute and mechanism words are upper-cased,
+ * kept once each (AUTH and AUTH= lines merge) and kept only when they
+ * are [A-Za-z0-9_-] (they go into commands we send). A SIZE value that is
+ * not all digits, or overflows, gives size 0 (no known limit). */
 int smtp_caps_parse(const struct smtp_reply *r, struct smtp_caps *caps_r);
 /* smtp_caps_has_attr(): is the attribute in "NAME ADDR ..." (case-
  * insensitive)? */
@@ -85,7 +108,9 @@ bool smtp_caps_has_attr(const char *attrs, const char *attr);
 
 /* smtp_reply_queue_id(): for "250 2.0.0 Ok: queued as 4Zx1y2" style texts,
  * the queue id token (letters, digits, '.', '-', '_', at most 64 bytes);
- * VIEW_NULL when the text carries none. */
+ * VIEW_NULL when the text carries none. Only "queued as" (any case, on
+ * any line) is recognised: a longer token is refused, not cut. smtp-sink
+ * answers "250 2.0.0 Ok" to the final "." (no id: VIEW_NULL). */
 struct view smtp_reply_queue_id(const struct smtp_reply *r);
 
 #endif
