@@ -42,7 +42,7 @@
  *     SP / HTAB outside a quoted string;
  *   - local part: the dot-string is strict (no leading, trailing or
  *     double dot; Postfix would accept "a..b@x", we do not); a quoted
- *     local part may not be empty ("""@x"); only "postmaster" (RCPT)
+ *     local part may not be empty (""@x); only "postmaster" (RCPT)
  *     may have no domain;
  *   - domain: ASCII labels at most 63 bytes, none starting or ending
  *     with '-'; address literals are an IPv4 dotted quad (inet_pton
