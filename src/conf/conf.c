@@ -321,6 +321,10 @@ conf_finish(struct conf *c, struct buf *err)
 		buf_appendf(err, "[smtp] max_line_length: RFC 5321 requires at least 512");
 		return -1;
 	}
+	if (c->max_line_length > 1024 * 1024) {
+		buf_appendf(err, "[smtp] max_line_length: at most 1M");
+		return -1;
+	}
 	if (c->max_message_size == 0) {
 		buf_appendf(err, "[smtp] max_message_size: must be above 0");
 		return -1;

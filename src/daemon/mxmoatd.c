@@ -148,6 +148,7 @@ main(int argc, char **argv)
 		usage();
 	if (conf_load(d.conf_path, &conf, &error) < 0) {
 		fprintf(stderr, "mxmoatd: %s\n", error);
+		free(error);
 		return 1;
 	}
 	if (test_only) {

@@ -258,6 +258,8 @@ session_resume(struct session *s)
 		session_close_reply(s, 421, "4.3.2", "Service shutting down", "shutdown");
 		return;
 	}
+	/* waiting for the next command again: the idle clock restarts */
+	session_arm_timer(s, s->conf->command_timeout_ms);
 	session_input(s);
 }
 
@@ -466,7 +468,10 @@ session_new(struct server *srv, struct conf *conf, int fd, const struct netaddr 
 		panic("bufferevent_socket_new failed");
 	s->timer = evtimer_new(server_base(srv), timer_cb, s);
 	bufferevent_setcb(s->bev, read_cb, write_cb, event_cb, s);
-	bufferevent_setwatermark(s->bev, EV_READ, 0, BOUND_PENDING_INPUT);
+	/* a command line up to max_line_length must fit in the input buffer,
+	 * or the session would wait for a line end it can never read */
+	bufferevent_setwatermark(s->bev, EV_READ, 0,
+				 MAX(BOUND_PENDING_INPUT, (size_t)conf->max_line_length + 1));
 	s->relay = relay_new(server_base(srv), s->sid, relay_cb, s);
 	server_session_add(srv, s);
 	s->state = SESSION_CONNECTING;

@@ -232,8 +232,10 @@ session_cmd_reply(struct session *s, int status, const struct smtp_reply *r)
 			return;
 		}
 		s->xclient_sent = true;
+		/* Postfix takes this EHLO's name as the HELO name: repeat the
+		 * one XCLIENT sent (the client's, or an upstream's XFORWARD) */
 		send_ehlo(s, PENDING_EHLO_XCLIENT,
-			  helo_is_plain(s->helo) ? s->helo : s->conf->helo_name);
+			  helo_is_plain(s->attrs.helo) ? s->attrs.helo : s->conf->helo_name);
 		return;
 	case PENDING_EHLO_XCLIENT:
 		if (r->code != 250 || smtp_caps_parse(r, &s->caps) < 0) {
