@@ -94,7 +94,10 @@ struct scan {
 	const char *error;
 };
 
-/* One host name label run: letters, digits, '-', UTF-8. */
+/* One host name label run: letters, digits, '-', '_', UTF-8. As lenient as
+ * Postfix's envelope address check: underscores and hyphens at label ends
+ * occur in real host names; whether to refuse them is the downstream's
+ * policy (reject_non_fqdn_*, ...), not the proxy's. */
 static bool
 check_hostname(struct scan *s, const unsigned char *p, size_t len)
 {
@@ -118,7 +121,7 @@ check_hostname(struct scan *s, const unsigned char *p, size_t len)
 				ascii = false;
 				i += n;
 			} else if (is_alpha(p[i]) || is_digit(p[i]) ||
-				   p[i] == '-') {
+				   p[i] == '-' || p[i] == '_') {
 				i++;
 			} else {
 				s->error = "invalid character in domain";
@@ -127,10 +130,6 @@ check_hostname(struct scan *s, const unsigned char *p, size_t len)
 		}
 		if (i == start) {
 			s->error = "empty label in domain";
-			return false;
-		}
-		if (p[start] == '-' || p[i - 1] == '-') {
-			s->error = "domain label starts or ends with '-'";
 			return false;
 		}
 		if (ascii && i - start > LABEL_MAX) {
@@ -216,14 +215,11 @@ scan_local(struct scan *s, const unsigned char *p, size_t len)
 		return i + 1;
 	}
 
-	/* dot-string: atoms separated by single dots */
+	/* dot-string: atoms and dots. RFC 5321 wants single dots between
+	 * atoms, but "a..b" and "a." are real mobile-carrier addresses that
+	 * Postfix accepts, so any placement of dots is taken. */
 	while (i < len && p[i] != '@') {
 		if (p[i] == '.') {
-			if (i == 0 || p[i - 1] == '.' || i + 1 == len ||
-			    p[i + 1] == '@') {
-				s->error = "misplaced '.' in local part";
-				return 0;
-			}
 			i++;
 		} else if (p[i] >= 0x80) {
 			if ((n = utf8_seq(p + i, len - i)) == 0)
@@ -299,15 +295,11 @@ check_path(enum smtp_path_kind kind, const unsigned char *p, size_t len,
 	a->local = (struct view){ (const char *)p, n };
 	a->path = (struct view){ (const char *)p, len };
 	if (n == len) {
-		/* RFC 5321 4.5.1: "postmaster" needs no domain; nothing else
-		 * may omit it */
-		if (kind == SMTP_PATH_RCPT && n == 10 &&
-		    strncasecmp((const char *)p, "postmaster", 10) == 0) {
-			a->domain = (struct view){ (const char *)p + n, 0 };
-			return true;
-		}
-		s->error = "address has no domain";
-		return false;
+		/* no domain: "postmaster" (RFC 5321 4.5.1) or an unqualified
+		 * address, which Postfix accepts and qualifies or refuses by
+		 * its own policy (reject_non_fqdn_sender/recipient) */
+		a->domain = (struct view){ (const char *)p + n, 0 };
+		return true;
 	}
 	if (p[n] != '@') {
 		s->error = "invalid character after local part";

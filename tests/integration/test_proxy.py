@@ -508,7 +508,9 @@ def test_unknown_parameter_refused(sink, mxmoatd_factory):
         assert code == 555
         code, lines = c.cmd("MAIL FROM:<a@example.org> RET=BOGUS")
         assert code == 501 and lines[0].startswith("5.5.4 Bad RET parameter")
-        code, lines = c.cmd("MAIL FROM:a b c")
+        code, lines = c.cmd("MAIL FROM:<a b@example.org>")
+        assert code == 501 and lines[0].startswith("5.1.7 Bad sender address syntax")
+        code, lines = c.cmd("MAIL FROM:<a@example.org")
         assert code == 501
 
 
