@@ -1,4 +1,5 @@
 #include "relay/relay.h"
+#include "core/bev.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "smtp/smtp_dot.h"
@@ -209,15 +210,19 @@ pump_data(struct relay *r)
 	}
 }
 
+
 static void
 write_cb(struct bufferevent *bev, void *arg)
 {
 	struct relay *r = arg;
 
-	if (r->state != RELAY_SENDING || r->data_done)
+	if (r->state == RELAY_SENDING && !r->data_done) {
+		arm_timer(r);
+		pump_data(r);
 		return;
-	arm_timer(r);
-	pump_data(r);
+	}
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE);
 }
 
 static void
@@ -230,6 +235,8 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		int fd = bufferevent_getfd(bev);
 
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		/* nothing to write until the greeting is read */
+		bufferevent_disable(bev, EV_WRITE);
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
@@ -327,6 +334,7 @@ relay_command(struct relay *r, const char *line, size_t len, uint64_t timeout_ms
 	out = bufferevent_get_output(r->bev);
 	evbuffer_add(out, line, len);
 	evbuffer_add(out, "\r\n", 2);
+	bev_flush(r->bev);
 	r->state = RELAY_WAITING;
 	r->timeout_ms = timeout_ms;
 	r->started_ms = now_ms();
@@ -350,6 +358,7 @@ relay_send_data(struct relay *r, struct spool *spool, uint64_t timeout_ms)
 	smtp_reply_reset(&r->reply);
 	arm_timer(r);
 	pump_data(r);
+	bufferevent_enable(r->bev, EV_WRITE);
 	return 0;
 }
 

@@ -2,6 +2,7 @@
  * session.c - session lifecycle, input loop, replies and timers.
  */
 #include "server/session_private.h"
+#include "core/bev.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "server/peer_dns.h"
@@ -79,9 +80,8 @@ session_decision_id(struct session *s)
 static void
 write_line(struct session *s, const char *p, size_t len)
 {
-	struct evbuffer *out = bufferevent_get_output(s->bev);
-
-	evbuffer_add(out, p, len);
+	evbuffer_add(bufferevent_get_output(s->bev), p, len);
+	bev_flush(s->bev);
 }
 
 static void
@@ -396,8 +396,11 @@ write_cb(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 
+	/* the output is empty again */
 	if (s->state == SESSION_CLOSING)
 		schedule_free(s);
+	else
+		bufferevent_disable(bev, EV_WRITE);
 }
 
 static void
@@ -468,6 +471,9 @@ session_new(struct server *srv, struct conf *conf, int fd, const struct netaddr 
 		panic("bufferevent_socket_new failed");
 	s->timer = evtimer_new(server_base(srv), timer_cb, s);
 	bufferevent_setcb(s->bev, read_cb, write_cb, event_cb, s);
+	/* replies are written directly (write_line); the write event only
+	 * while the socket is full */
+	bufferevent_disable(s->bev, EV_WRITE);
 	/* a command line up to max_line_length must fit in the input buffer,
 	 * or the session would wait for a line end it can never read */
 	bufferevent_setwatermark(s->bev, EV_READ, 0,
@@ -512,7 +518,7 @@ session_maybe_greet(struct session *s)
 		return;
 	session_reply(s, 220, "", "%s %s", s->conf->hostname, s->conf->banner);
 	s->state = SESSION_COMMAND;
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	bufferevent_enable(s->bev, EV_READ);
 	session_arm_timer(s, s->conf->command_timeout_ms);
 	session_input(s);
 }
