@@ -58,6 +58,23 @@ sd_notify_msg(const char *msg)
 	close(fd);
 }
 
+/* libevent's own diagnostics (evdns "nameserver failed", ...) go to our
+ * log, escaped like everything else */
+static void
+libevent_log(int severity, const char *msg)
+{
+	struct buf b = BUF_INIT;
+
+	log_append_kv_str(&b, "message", msg);
+	if (severity >= EVENT_LOG_ERR)
+		log_error("event=libevent%s", buf_cstr(&b));
+	else if (severity == EVENT_LOG_WARN)
+		log_warning("event=libevent%s", buf_cstr(&b));
+	else
+		log_debug("event=libevent%s", buf_cstr(&b));
+	buf_deinit(&b);
+}
+
 static void
 open_log(const struct daemon *d, const struct conf *c)
 {
@@ -157,6 +174,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	open_log(&d, conf);
+	event_set_log_callback(libevent_log);
 	id_init();
 	signal(SIGPIPE, SIG_IGN);
 

@@ -555,3 +555,51 @@ def test_sequence_errors(sink, mxmoatd_factory):
         assert c.cmd("DATA")[0] == 554
         code, lines = c.cmd("EHLO")
         assert code == 501
+
+
+# --- a slow downstream ----------------------------------------------------------
+
+def test_downstream_command_timeout(sink_factory, mxmoatd_factory):
+    sink = sink_factory(["-W", "RCPT:4"])
+    md = mxmoatd_factory(config(downstream={"command_timeout": "1s"}), downstream=sink)
+    with RawClient(md.host, md.port) as c:
+        greet(c)
+        assert c.cmd("MAIL FROM:<a@example.org>")[0] == 250
+        t0 = time.monotonic()
+        code, lines = c.cmd("RCPT TO:<b@example.net>")
+        assert code == 421 and lines[0].startswith(f"4.3.0 {HOST} ")
+        assert 0.9 < time.monotonic() - t0 < 3.5
+    md.wait_log(r"event=downstream_error error=\"downstream timeout after 1000ms\"")
+
+
+def test_downstream_data_timeout(sink_factory, mxmoatd_factory):
+    """The downstream takes the message but does not answer the dot in
+    time: the client gets 451 and keeps the message."""
+    sink = sink_factory(["-W", ".:4"])
+    md = mxmoatd_factory(config(downstream={"data_timeout": "1s"}), downstream=sink)
+    with RawClient(md.host, md.port) as c:
+        greet(c)
+        transaction(c)
+        c.send(message("slow") + b".\r\n")
+        code, lines = c.reply()
+        assert code == 451 and lines[0].startswith("4.3.0 ")
+    summary = md.wait_summaries(1)[-1]
+    assert summary["action"] == "tempfail"
+
+
+def test_downstream_connect_timeout(mxmoatd_factory):
+    """A downstream that accepts the connection but never greets."""
+    import socket
+    quiet = socket.socket()
+    quiet.bind(("127.0.0.1", 0))
+    quiet.listen(8)
+    try:
+        md = mxmoatd_factory(config(downstream={"connect_timeout": "1s"}),
+                             downstream=quiet.getsockname())
+        with RawClient(md.host, md.port) as c:
+            t0 = time.monotonic()
+            code, lines = c.reply()
+            assert code == 421 and lines[0].startswith(f"4.3.0 {HOST} ")
+            assert 0.9 < time.monotonic() - t0 < 3.5
+    finally:
+        quiet.close()
