@@ -1,0 +1,32 @@
+/*
+ * cli.h - the mxmoat command: one file per subcommand (src/cli/cmd_*.c),
+ * dispatched by src/cli/mxmoat.c through the table in cli_commands.c.
+ *
+ * A subcommand is int fn(int argc, char **argv) with argv[0] its own name;
+ * it returns the exit status: 0 ok, 1 error (a message on stderr), 2 usage.
+ */
+#ifndef MXMOAT_CLI_H
+#define MXMOAT_CLI_H
+
+#include "conf/conf.h"
+
+typedef int cli_cmd_fn(int argc, char **argv);
+
+struct cli_command {
+	const char *name;
+	const char *usage;   /* one line: "config [-c PATH] [--doc]" */
+	cli_cmd_fn *fn;
+};
+
+extern const struct cli_command cli_commands[];
+
+/* cli_default_conf_path(): SYSCONFDIR/mxmoat/mxmoat.conf */
+const char *cli_default_conf_path(void);
+/* cli_load_conf(): load or exit(1) with the error on stderr */
+struct conf *cli_load_conf(const char *path);
+void cli_usage(void) ATTR_NORETURN;
+
+int cmd_config(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
+
+#endif
