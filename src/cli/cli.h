@@ -24,9 +24,15 @@ extern const struct cli_command cli_commands[];
 const char *cli_default_conf_path(void);
 /* cli_load_conf(): load or exit(1) with the error on stderr */
 struct conf *cli_load_conf(const char *path);
+/* cli_load_conf_default(): as cli_load_conf(), but the built-in defaults
+ * when path is the default one and no such file exists */
+struct conf *cli_load_conf_default(const char *path);
 void cli_usage(void) ATTR_NORETURN;
 
 int cmd_config(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_lint(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
 
 #endif

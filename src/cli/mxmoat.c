@@ -4,6 +4,8 @@
  */
 #include "cli/cli.h"
 
+#include <unistd.h>
+
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
@@ -20,12 +22,22 @@ cli_load_conf(const char *path)
 	struct conf *c = NULL;
 	char *error = NULL;
 
+	/* path NULL: the built-in defaults */
 	if (conf_load(path, &c, &error) < 0) {
 		fprintf(stderr, "mxmoat: %s\n", error);
 		free(error);
 		exit(1);
 	}
 	return c;
+}
+
+struct conf *
+cli_load_conf_default(const char *path)
+{
+	/* the default file may not exist (not installed): the defaults */
+	if (strcmp(path, cli_default_conf_path()) == 0 && access(path, F_OK) != 0)
+		return cli_load_conf(NULL);
+	return cli_load_conf(path);
 }
 
 void

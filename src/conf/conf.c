@@ -3,6 +3,10 @@
 #include "core/xalloc.h"
 
 #include <limits.h>
+
+#ifndef DATADIR
+#define DATADIR "/usr/local/share"
+#endif
 #include <unistd.h>
 
 static void *
@@ -218,6 +222,20 @@ set_value(struct conf *c, const struct conf_key *k, const char *v, struct buf *e
 		}
 		return 0;
 	}
+	case CONF_T_SCORE: {
+		char *end;
+		double d;
+
+		errno = 0;
+		d = strtod(v, &end);
+		if (*v == '\0' || *end != '\0' || errno != 0 || !(d >= -10000 && d <= 10000)) {
+			buf_appendf(err, "%s: expected a score (e.g. 5 or 7.5), got \"%s\"",
+				    k->name, v);
+			return -1;
+		}
+		*(double *)f = d;
+		return 0;
+	}
 	case CONF_T_NETWORKS: {
 		struct conf_networks *l = f;
 		const char *p = v;
@@ -309,6 +327,10 @@ conf_finish(struct conf *c, struct buf *err)
 		free(c->hostname);
 		c->hostname = xstrdup(host);
 	}
+	if (c->rules_paths[0] == '\0') {
+		free(c->rules_paths);
+		c->rules_paths = xstrdup(DATADIR "/mxmoat/rules");
+	}
 	if (c->helo_name[0] == '\0') {
 		free(c->helo_name);
 		c->helo_name = xstrdup(c->hostname);
@@ -323,6 +345,19 @@ conf_finish(struct conf *c, struct buf *err)
 	}
 	if (c->max_line_length > 1024 * 1024) {
 		buf_appendf(err, "[smtp] max_line_length: at most 1M");
+		return -1;
+	}
+	if (strcmp(c->tls_min_protocol, "TLSv1.2") != 0 &&
+	    strcmp(c->tls_min_protocol, "TLSv1.3") != 0) {
+		buf_appendf(err, "[tls] min_protocol: TLSv1.2 or TLSv1.3");
+		return -1;
+	}
+	if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0')) {
+		buf_appendf(err, "[tls] cert and key go together");
+		return -1;
+	}
+	if (c->scan_workers == 0) {
+		buf_appendf(err, "[scan] workers: at least 1");
 		return -1;
 	}
 	if (c->max_message_size == 0) {
@@ -582,6 +617,9 @@ format_value(const struct conf *c, const struct conf_key *k, struct buf *out)
 		}
 		break;
 	}
+	case CONF_T_SCORE:
+		buf_appendf(out, "%g", *(const double *)f);
+		break;
 	case CONF_T_NETWORKS: {
 		const struct conf_networks *l = f;
 

@@ -40,6 +40,8 @@
 #define CONF_MAX_NETWORKS 64
 
 enum conf_forward { CONF_FORWARD_XCLIENT, CONF_FORWARD_XFORWARD, CONF_FORWARD_NONE };
+enum conf_downstream_tls { CONF_DS_TLS_AUTO, CONF_DS_TLS_NO, CONF_DS_TLS_YES };
+enum conf_add_headers { CONF_ADD_HEADERS_ALWAYS, CONF_ADD_HEADERS_SPAM, CONF_ADD_HEADERS_NEVER };
 
 struct conf_endpoints {
 	size_t count;
@@ -77,13 +79,59 @@ struct conf {
 	bool smtputf8;
 	bool dsn;
 
+	/* [tls] */
+	char *tls_cert;
+	char *tls_key;
+	char *tls_min_protocol;
+	char *tls_ciphers;
+	uint64_t tls_handshake_timeout_ms;
+
 	/* [downstream] */
 	struct netaddr downstream;
 	enum conf_forward forward;
 	char *helo_name;
+	enum conf_downstream_tls downstream_tls;
+	bool downstream_tls_verify;
+	char *downstream_tls_ca;
+	char *downstream_tls_name;
 	uint64_t downstream_connect_timeout_ms;
 	uint64_t downstream_command_timeout_ms;
 	uint64_t downstream_data_timeout_ms;
+
+	/* [scan] */
+	unsigned int scan_workers;
+
+	/* [rules] */
+	bool rules_enabled;
+	char *rules_paths;
+	bool rules_gtube;
+	bool rules_bayes_scores;
+	unsigned int rules_match_limit;
+	unsigned int rules_depth_limit;
+	uint64_t rules_time_budget_ms;
+	uint64_t rules_full_max;
+
+	/* [verdict] */
+	double reject_score;
+	double add_header_score;
+	double rewrite_subject_score;
+	char *subject_prefix;
+	char *reject_text;
+	enum conf_add_headers add_headers;
+
+	/* [mime] */
+	uint64_t mime_max_header_size;
+	unsigned int mime_max_headers;
+	uint64_t mime_max_header_line;
+	unsigned int mime_max_depth;
+	unsigned int mime_max_parts;
+	unsigned int mime_max_params;
+	uint64_t mime_max_decoded_part;
+	uint64_t mime_max_decoded_total;
+	uint64_t mime_max_text_part;
+	unsigned int mime_max_urls;
+	unsigned int mime_max_addresses;
+	unsigned int mime_max_readings;
 
 	/* [spool] */
 	uint64_t spool_memory_limit;

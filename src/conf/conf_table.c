@@ -7,12 +7,22 @@
 
 static const char *const forward_words[] = { "xclient", "xforward", "none", NULL };
 static const char *const log_target_words[] = { "stderr", "syslog", NULL };
+static const char *const ds_tls_words[] = { "auto", "no", "yes", NULL };
+static const char *const add_headers_words[] = { "always", "spam", "never", NULL };
 static const char *const log_level_words[] = { "error", "warning", "info", "debug", NULL };
 
 const char *const conf_sections[][2] = {
 	{ "server", "Inbound SMTP listener." },
 	{ "smtp", "Limits and timeouts of inbound SMTP sessions." },
+	{ "tls", "STARTTLS for inbound sessions." },
 	{ "downstream", "The MTA that receives accepted mail (Postfix)." },
+	{ "scan", "The scan pipeline." },
+	{ "rules", "SpamAssassin-compatible rules (header, body, rawbody, full, uri,\n"
+		   "mimeheader, meta)." },
+	{ "verdict", "From scores and scanner results to an action." },
+	{ "mime", "Limits of the MIME parser: past each, the message is flagged\n"
+		  "(MSG_FLAG_LIMIT_*), splitting or decoding stops, and scanning goes on\n"
+		  "with what was parsed." },
 	{ "spool", "Where messages wait while they are scanned." },
 	{ "log", "Logging." },
 	{ "daemon", "Process control." },
@@ -78,6 +88,18 @@ const struct conf_key conf_keys[] = {
 	{ "smtp", "dsn", CONF_T_BOOL, OFF(dsn), "yes", NULL, 0,
 	  "Offer DSN and pass RET/ENVID/NOTIFY/ORCPT on (when the downstream does)." },
 
+	/* [tls] */
+	{ "tls", "cert", CONF_T_STRING, OFF(tls_cert), "", NULL, 0,
+	  "PEM certificate chain for STARTTLS (leaf first). Empty: no STARTTLS." },
+	{ "tls", "key", CONF_T_STRING, OFF(tls_key), "", NULL, 0,
+	  "PEM private key of the certificate (read before privileges are dropped)." },
+	{ "tls", "min_protocol", CONF_T_STRING, OFF(tls_min_protocol), "TLSv1.2", NULL, 0,
+	  "Oldest TLS version accepted: TLSv1.2 or TLSv1.3." },
+	{ "tls", "ciphers", CONF_T_STRING, OFF(tls_ciphers), "", NULL, 0,
+	  "OpenSSL cipher list for TLS 1.2 (empty: OpenSSL's default)." },
+	{ "tls", "handshake_timeout", CONF_T_DURATION, OFF(tls_handshake_timeout_ms), "30s",
+	  NULL, 0, "Time allowed for the TLS handshake after 220 Ready to start TLS." },
+
 	/* [downstream] */
 	{ "downstream", "address", CONF_T_ENDPOINT, OFF(downstream), "127.0.0.1:10025", NULL, 0,
 	  "The MTA that receives accepted mail: host:port or unix:/path." },
@@ -89,6 +111,16 @@ const struct conf_key conf_keys[] = {
 	  "for logging only (smtpd_authorized_xforward_hosts). none: nothing." },
 	{ "downstream", "helo_name", CONF_T_STRING, OFF(helo_name), "", NULL, 0,
 	  "Our EHLO name towards the downstream; empty = [server] hostname." },
+	{ "downstream", "tls", CONF_T_ENUM, OFF(downstream_tls), "auto", ds_tls_words, 0,
+	  "STARTTLS to the downstream: auto = when it is not on loopback and\n"
+	  "offers it; yes = required (no delivery without it); no = never." },
+	{ "downstream", "tls_verify", CONF_T_BOOL, OFF(downstream_tls_verify), "yes", NULL, 0,
+	  "Verify the downstream's certificate (against tls_ca or the system\n"
+	  "store, and the name tls_name)." },
+	{ "downstream", "tls_ca", CONF_T_STRING, OFF(downstream_tls_ca), "", NULL, 0,
+	  "CA bundle for tls_verify (empty: the system store)." },
+	{ "downstream", "tls_name", CONF_T_STRING, OFF(downstream_tls_name), "", NULL, 0,
+	  "Host name the downstream's certificate must carry (and SNI)." },
 	{ "downstream", "connect_timeout", CONF_T_DURATION,
 	  OFF(downstream_connect_timeout_ms), "30s", NULL, 0,
 	  "Time to connect and receive the downstream's greeting." },
@@ -98,6 +130,96 @@ const struct conf_key conf_keys[] = {
 	{ "downstream", "data_timeout", CONF_T_DURATION,
 	  OFF(downstream_data_timeout_ms), "600s", NULL, 0,
 	  "Time for the downstream to take the message and answer the final dot." },
+
+	/* [scan] */
+	{ "scan", "workers", CONF_T_COUNT, OFF(scan_workers), "4", NULL, 256,
+	  "Scan worker threads (rules, antivirus, Redis lookups run there, never\n"
+	  "on the event loop). Changing it needs a restart." },
+
+	/* [rules] */
+	{ "rules", "enabled", CONF_T_BOOL, OFF(rules_enabled), "yes", NULL, 0,
+	  "Run the rules engine on every message." },
+	{ "rules", "paths", CONF_T_STRING, OFF(rules_paths), "", NULL, 0,
+	  "Rule files or directories (every *.cf, in name order), comma-separated;\n"
+	  "empty = the rules shipped with mxmoat (PREFIX/share/mxmoat/rules).\n"
+	  "SpamAssassin's own rules work too, e.g. /usr/share/spamassassin." },
+	{ "rules", "gtube", CONF_T_BOOL, OFF(rules_gtube), "yes", NULL, 0,
+	  "The built-in GTUBE test rule (score 1000), unless the rules define one." },
+	{ "rules", "bayes_scores", CONF_T_BOOL, OFF(rules_bayes_scores), "no", NULL, 0,
+	  "Use SpamAssassin's score set for Bayes on (the third score of a score\n"
+	  "line) instead of the first." },
+	{ "rules", "match_limit", CONF_T_COUNT, OFF(rules_match_limit), "1000000", NULL, 0,
+	  "PCRE2 match limit per regex match (backtracking steps): a match that\n"
+	  "hits it counts as no match and is logged." },
+	{ "rules", "depth_limit", CONF_T_COUNT, OFF(rules_depth_limit), "10000", NULL, 0,
+	  "PCRE2 depth limit per regex match." },
+	{ "rules", "time_budget", CONF_T_DURATION, OFF(rules_time_budget_ms), "2s", NULL, 0,
+	  "Time the rules may take per message; past it the remaining regex rules\n"
+	  "are not run (RULES_TIMEOUT is added and logged)." },
+	{ "rules", "full_max", CONF_T_SIZE, OFF(rules_full_max), "1M", NULL, 0,
+	  "Bytes of the raw message that `full` rules see." },
+
+	/* [verdict] */
+	{ "verdict", "reject_score", CONF_T_SCORE, OFF(reject_score), "15", NULL, 0,
+	  "Score at or above which a message is rejected (550 5.7.1 and the\n"
+	  "decision id). 0 = never reject on score." },
+	{ "verdict", "add_header_score", CONF_T_SCORE, OFF(add_header_score), "5", NULL, 0,
+	  "Score at or above which a message is spam: delivered with X-Spam-Flag:\n"
+	  "YES (SpamAssassin's required_score)." },
+	{ "verdict", "rewrite_subject_score", CONF_T_SCORE, OFF(rewrite_subject_score), "0",
+	  NULL, 0,
+	  "Score at or above which subject_prefix is put before the Subject\n"
+	  "(0 = never)." },
+	{ "verdict", "subject_prefix", CONF_T_STRING, OFF(subject_prefix), "[SPAM]", NULL, 0,
+	  "Added in front of the Subject (with a space) by rewrite_subject_score." },
+	{ "verdict", "reject_text", CONF_T_STRING, OFF(reject_text),
+	  "Message rejected as spam", NULL, 0,
+	  "Text of the 550 5.7.1 reply for spam (the decision id is appended)." },
+	{ "verdict", "add_headers", CONF_T_ENUM, OFF(add_headers), "always", add_headers_words,
+	  0,
+	  "Which messages get X-Spam-Score and X-Spam-Status: always, spam, never.\n"
+	  "Incoming X-Spam-* and X-Virus-* fields are removed in any case." },
+
+	/* [mime] */
+	{ "mime", "max_header_size", CONF_T_SIZE, OFF(mime_max_header_size), "100K",
+	  NULL, 0,
+	  "Bytes of one header block (message or part) that are kept; fields\n"
+	  "beyond are still read for the MIME structure but not kept." },
+	{ "mime", "max_headers", CONF_T_COUNT, OFF(mime_max_headers),
+	  STR(BOUND_MIME_HEADERS), NULL, 1000000,
+	  "Header fields kept per header block." },
+	{ "mime", "max_header_line", CONF_T_SIZE, OFF(mime_max_header_line), "64K",
+	  NULL, 0,
+	  "Bytes kept of one header field (folded lines included)." },
+	{ "mime", "max_depth", CONF_T_COUNT, OFF(mime_max_depth), STR(BOUND_MIME_DEPTH), NULL,
+	  10000,
+	  "MIME nesting depth (multiparts and attached messages); deeper parts\n"
+	  "are not split." },
+	{ "mime", "max_parts", CONF_T_COUNT, OFF(mime_max_parts), STR(BOUND_MIME_PARTS), NULL,
+	  10000000,
+	  "Parts per message, all readings together; past it nothing more is\n"
+	  "split." },
+	{ "mime", "max_params", CONF_T_COUNT, OFF(mime_max_params), STR(BOUND_MIME_PARAMS),
+	  NULL, 100000,
+	  "Parameters of one Content-Type or Content-Disposition field (RFC 2231\n"
+	  "sections counted one by one)." },
+	{ "mime", "max_decoded_part", CONF_T_SIZE, OFF(mime_max_decoded_part), "25M", NULL, 0,
+	  "Decoded body bytes kept per part (what scanners see of it)." },
+	{ "mime", "max_decoded_total", CONF_T_SIZE, OFF(mime_max_decoded_total), "64M", NULL, 0,
+	  "Decoded body bytes kept per message, all parts and readings." },
+	{ "mime", "max_text_part", CONF_T_SIZE, OFF(mime_max_text_part), "2M", NULL, 0,
+	  "UTF-8 text bytes kept per text part (after charset conversion and\n"
+	  "HTML rendering)." },
+	{ "mime", "max_urls", CONF_T_COUNT, OFF(mime_max_urls), STR(BOUND_MIME_URLS), NULL,
+	  1000000,
+	  "Distinct URLs kept per message." },
+	{ "mime", "max_addresses", CONF_T_COUNT, OFF(mime_max_addresses),
+	  STR(BOUND_MIME_ADDRESSES), NULL, 1000000,
+	  "Addresses parsed per address header (From, To, Cc, ...)." },
+	{ "mime", "max_readings", CONF_T_COUNT, OFF(mime_max_readings), STR(BOUND_MIME_READINGS),
+	  NULL, 64,
+	  "Readings kept of an ambiguous message (where mail clients could split\n"
+	  "it differently, every reading is scanned)." },
 
 	/* [spool] */
 	{ "spool", "memory_limit", CONF_T_SIZE, OFF(spool_memory_limit), "256K", NULL, 0,

@@ -20,6 +20,7 @@ enum conf_type {
 	CONF_T_ENDPOINT,
 	CONF_T_ENDPOINTS,
 	CONF_T_NETWORKS,
+	CONF_T_SCORE,     /* double, e.g. 5 or 7.5 */
 };
 
 struct conf_key {

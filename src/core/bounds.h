@@ -39,6 +39,35 @@
 /* [daemon] shutdown_timeout: how long SIGTERM waits for transactions. */
 #define BOUND_SHUTDOWN_MS (30 * 1000)
 
+/* [mime] limits of the message parser (src/msg). Past each the parser
+ * flags the message (MSG_FLAG_LIMIT_*), stops splitting or decoding, and
+ * goes on in linear time and bounded memory. */
+/* max_header_size: one header block (Postfix header_size_limit). */
+#define BOUND_MIME_HEADER_BLOCK (100u * 1024)
+/* max_headers: header fields kept per header block. */
+#define BOUND_MIME_HEADERS 1000
+/* max_header_line: bytes kept of one (unfolded) header field. */
+#define BOUND_MIME_HEADER_LINE (64u * 1024)
+/* max_depth: MIME nesting (Postfix mime_nesting_limit, Dovecot). */
+#define BOUND_MIME_DEPTH 100
+/* max_parts: parts per message, all readings (Dovecot's 10000). */
+#define BOUND_MIME_PARTS 10000
+/* max_params: Content-Type/-Disposition parameters, RFC 2231 sections
+ * counted one by one. */
+#define BOUND_MIME_PARAMS 100
+/* max_decoded_part / max_decoded_total: decoded body bytes kept. */
+#define BOUND_MIME_DECODED_PART (25u * 1024 * 1024)
+#define BOUND_MIME_DECODED_TOTAL (64u * 1024 * 1024)
+/* max_text_part: UTF-8 text bytes kept per part. */
+#define BOUND_MIME_TEXT_PART (2u * 1024 * 1024)
+/* max_urls: URLs kept per message (rspamd keeps 10240). */
+#define BOUND_MIME_URLS 4096
+/* max_addresses: addresses parsed per header (Postfix
+ * header_address_token_limit counts 10240 tokens). */
+#define BOUND_MIME_ADDRESSES 1000
+/* max_readings: alternative readings of an ambiguous message. */
+#define BOUND_MIME_READINGS 8
+
 /* fixed: one downstream reply line and the lines of one reply (Postfix's
  * smtpd_proxy caps these too). Past either: 451 4.3.0 to the client. */
 #define BOUND_REPLY_LINE 2048

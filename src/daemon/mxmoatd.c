@@ -15,7 +15,10 @@
 #include "core/id.h"
 #include "core/log.h"
 #include "conf/conf.h"
+#include "scan/pool.h"
+#include "scan/scan.h"
 #include "server/server.h"
+#include "core/xalloc.h"
 
 #include <event2/event.h>
 #include <signal.h>
@@ -32,6 +35,17 @@ struct daemon {
 	bool force_stderr;
 	struct server *server;
 	struct event_base *base;
+	bool reloading;
+};
+
+/* a reload builds the new engine (rules, signatures) on a scan worker,
+ * never on the event loop; the loop only swaps the pointer */
+struct reload_job {
+	struct scan_job job;
+	struct daemon *d;
+	struct conf *conf;
+	struct scan_engine *engine;
+	char *error;
 };
 
 static void
@@ -95,13 +109,74 @@ on_term(evutil_socket_t sig, short what, void *arg)
 	server_shutdown(d->server);
 }
 
+/* one log line per enabled plugin, with what it loaded */
+static void
+log_plugins(const struct scan_engine *e)
+{
+	struct buf desc = BUF_INIT;
+	const char *p;
+
+	scan_engine_describe(e, &desc);
+	for (p = buf_cstr(&desc); *p != '\0';) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		struct buf b = BUF_INIT;
+
+		log_append_kv(&b, "plugin", p, n);
+		log_info("event=plugin%s", buf_cstr(&b));
+		buf_deinit(&b);
+		p += n + (nl != NULL ? 1 : 0);
+	}
+	buf_deinit(&desc);
+}
+
+static void
+reload_run(struct scan_job *j)
+{
+	struct reload_job *rj = (struct reload_job *)j;
+
+	if (scan_engine_new(rj->conf, &rj->engine, &rj->error) < 0)
+		rj->engine = NULL;
+}
+
+static void
+reload_done(struct scan_job *j)
+{
+	struct reload_job *rj = (struct reload_job *)j;
+	struct daemon *d = rj->d;
+
+	d->reloading = false;
+	if (rj->engine == NULL) {
+		struct buf b = BUF_INIT;
+
+		log_append_kv_str(&b, "error", rj->error);
+		log_error("event=reload status=failed%s action=\"keeping the old configuration\"",
+			  buf_cstr(&b));
+		buf_deinit(&b);
+	} else {
+		log_set_level(rj->conf->log_level);
+		server_reload(d->server, rj->engine);
+		log_info("event=reload status=ok path=%s", d->conf_path);
+		log_plugins(rj->engine);
+	}
+	conf_unref(&rj->conf);
+	free(rj->error);
+	free(rj);
+	sd_notify_msg("READY=1");
+}
+
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
+	struct reload_job *rj;
 	struct conf *c = NULL;
 	char *error = NULL;
 
+	if (d->reloading) {
+		log_warning("event=reload status=busy action=\"a reload is in progress\"");
+		return;
+	}
 	sd_notify_msg("RELOADING=1");
 	if (conf_load(d->conf_path, &c, &error) < 0) {
 		struct buf b = BUF_INIT;
@@ -114,10 +189,13 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		sd_notify_msg("READY=1");
 		return;
 	}
-	log_set_level(c->log_level);
-	server_reload(d->server, c);
-	log_info("event=reload status=ok path=%s", d->conf_path);
-	sd_notify_msg("READY=1");
+	rj = xcalloc(1, sizeof(*rj));
+	rj->job.run = reload_run;
+	rj->job.done = reload_done;
+	rj->d = d;
+	rj->conf = c;
+	d->reloading = true;
+	scan_pool_submit(server_pool(d->server), &rj->job);
 }
 
 static void
@@ -145,7 +223,7 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	struct daemon d = { SYSCONFDIR "/mxmoat/mxmoat.conf", false, NULL, NULL };
+	struct daemon d = { SYSCONFDIR "/mxmoat/mxmoat.conf", false, NULL, NULL, false };
 	struct event *ev_term, *ev_int, *ev_hup;
 	struct conf *conf = NULL;
 	bool test_only = false;
@@ -189,9 +267,16 @@ main(int argc, char **argv)
 	}
 	if (d.base == NULL)
 		fatal("event_base_new failed");
-	d.server = server_new(d.base, conf, &serr);
-	if (d.server == NULL)
-		fatal("%s", serr);
+	{
+		struct scan_engine *engine = NULL;
+		if (scan_engine_new(conf, &engine, &error) < 0)
+			fatal("%s: %s", d.conf_path, error);
+		log_plugins(engine);
+		d.server = server_new(d.base, engine, &serr);
+		scan_engine_unref(&engine);
+		if (d.server == NULL)
+			fatal("%s", serr);
+	}
 	write_pidfile(conf->pidfile);
 	ev_term = evsignal_new(d.base, SIGTERM, on_term, &d);
 	ev_int = evsignal_new(d.base, SIGINT, on_term, &d);

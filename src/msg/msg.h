@@ -54,7 +54,11 @@ struct msg_limits {
 	unsigned int readings;   /* alternative readings kept */
 };
 
+struct conf;
+
 void msg_limits_default(struct msg_limits *l);
+/* msg_limits_from_conf(): the [mime] limits of a configuration snapshot */
+void msg_limits_from_conf(const struct conf *conf, struct msg_limits *l);
 
 /* flags: on a part (what was seen there) and, OR-ed, on the message */
 enum msg_flag {
@@ -69,8 +73,11 @@ enum msg_flag {
 	MSG_FLAG_BARE_LF = 1u << 8,            /* LF-only line ends seen */
 	MSG_FLAG_BAD_BASE64 = 1u << 9,         /* invalid chars / padding */
 	MSG_FLAG_BAD_QP = 1u << 10,
-	MSG_FLAG_BAD_CHARSET = 1u << 11,       /* unknown charset or invalid
-						  sequences replaced */
+	MSG_FLAG_BAD_CHARSET = 1u << 11,       /* unknown charset, invalid
+						  sequences replaced, 8-bit text
+						  without an 8-bit charset, or
+						  text read as another charset
+						  than the declared one */
 	MSG_FLAG_BAD_ENCODED_WORD = 1u << 12,
 	MSG_FLAG_BOUNDARY_MISMATCH = 1u << 13, /* multipart without its
 						  boundary in the body */
@@ -79,6 +86,11 @@ enum msg_flag {
 	MSG_FLAG_LONG_LINE = 1u << 16,         /* a line over 998 octets */
 	MSG_FLAG_HTML_HIDDEN = 1u << 17,       /* hidden text in HTML */
 	MSG_FLAG_EMPTY_BOUNDARY = 1u << 18,
+	MSG_FLAG_HEADER_NAME_COMMENT = 1u << 19, /* "Content-Type(x):" */
+	MSG_FLAG_AFTER_CLOSE = 1u << 20,       /* delimiter after the close
+						  delimiter */
+	MSG_FLAG_BOUNDARY_PREFIX = 1u << 21,   /* a line starts with a
+						  delimiter and goes on */
 	MSG_FLAG_LIMIT_HEADERS = 1u << 24,     /* a header limit was hit */
 	MSG_FLAG_LIMIT_DEPTH = 1u << 25,
 	MSG_FLAG_LIMIT_PARTS = 1u << 26,
@@ -110,9 +122,15 @@ enum msg_cte {
 	MSG_CTE_UUENCODE, MSG_CTE_UNKNOWN,
 };
 
+enum msg_param_flag {
+	MSG_PARAM_RFC2231 = 1u << 0, /* written as name*= or name*0= ... */
+	MSG_PARAM_RFC2047 = 1u << 1, /* had encoded words (decoded) */
+};
+
 struct msg_param {
 	char *name;   /* lower-cased; RFC 2231 sections joined: "filename" */
-	char *value;  /* decoded, UTF-8 */
+	char *value;  /* decoded, UTF-8 (boundary=: the bytes as written) */
+	unsigned int flags; /* enum msg_param_flag */
 };
 
 struct msg_part {
@@ -137,13 +155,22 @@ struct msg_part {
 	size_t ndisp_params;
 	char **filenames;         /* every candidate name (filename=, name=,
 				     RFC 2231/2047 forms, uuencode begin line),
-				     UTF-8, distinct, in order of appearance */
+				     UTF-8, distinct; the one clients show
+				     first (msg_part_filename()): disposition
+				     filename (RFC 2231 form before the plain
+				     one), then Content-Type name, then the
+				     uuencode begin line */
 	size_t nfilenames;
 	enum msg_cte cte;
 
 	uint64_t offset;          /* part start (its headers) in the message */
 	uint64_t body_offset;     /* body start */
 	uint64_t body_end;        /* body end (exclusive) */
+	const struct msg_part *offset_base; /* NULL: the offsets above are in
+				     the message; else in offset_base->decoded
+				     (parts of an encoded message/rfc822, of a
+				     decoded multipart reading, uuencoded files
+				     inside a text part) */
 	struct buf decoded;       /* body with the transfer encoding undone
 				     (bounded by decoded_part/total) */
 	struct buf text;          /* text/ *, message headers: UTF-8 text;
@@ -151,6 +178,10 @@ struct msg_part {
 				     decoded); empty for non-text parts */
 	struct buf html_hidden;   /* text/html: text a client would not show
 				     (display:none, tiny/same-colour fonts) */
+	struct buf preamble;      /* multipart: the text before the first
+				     delimiter and after the close delimiter */
+	struct buf epilogue;      /* (both bounded by text_part) */
+	char *content_id;         /* Content-ID without <>, or NULL */
 	bool is_attachment;       /* disposition attachment, or a filename */
 	unsigned int flags;       /* enum msg_flag */
 };
@@ -195,6 +226,9 @@ int msg_parse(const struct msg_limits *limits, struct spool *spool, struct msg *
 /* msg_parse_mem(): the same over a buffer (the CLI, tests, fuzzers). */
 struct msg *msg_parse_mem(const struct msg_limits *limits, const void *data, size_t len);
 void msg_free(struct msg **msg);
+
+/* msg_part_filename(): the file name clients show (filenames[0]), or NULL */
+const char *msg_part_filename(const struct msg_part *part);
 
 /* header lookup in reading 0's root (case-insensitive); i-th occurrence */
 const struct msg_header *msg_header_get(const struct msg *m, const char *name, size_t i);

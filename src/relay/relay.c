@@ -3,6 +3,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "smtp/smtp_dot.h"
+#include "verdict/header_edit.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -42,6 +43,8 @@ struct relay {
 	struct spool *spool;
 	uint64_t spool_off;
 	struct smtp_dot_encoder enc;
+	const struct header_edit *edit;
+	bool prepend_done;
 	bool data_done;
 	char *chunk;
 };
@@ -176,40 +179,71 @@ out_cb(void *ctx, const char *p, size_t len)
 	evbuffer_add(out, p, len);
 }
 
+/* next_span(): the next bytes of the spool to send from r->spool_off,
+ * stepping over the ranges the header edit removes; len 0 at the end */
+static void
+next_span(struct relay *r, uint64_t *off_r, uint64_t *len_r, uint64_t max)
+{
+	uint64_t size = spool_size(r->spool), off = r->spool_off, end;
+	const struct header_edit_range *skip;
+
+	for (;;) {
+		skip = r->edit != NULL ? header_edit_next_skip(r->edit, off) : NULL;
+		if (skip == NULL || skip->off > off)
+			break;
+		off = skip->off + skip->len;
+	}
+	end = skip != NULL ? skip->off : size;
+	if (end > size)
+		end = size;
+	if (off > end)
+		off = end;
+	*off_r = off;
+	*len_r = MIN(end - off, max);
+}
+
 /* fill the socket's output from the spool until the high mark */
 static void
 pump_data(struct relay *r)
 {
 	struct evbuffer *out = bufferevent_get_output(r->bev);
 
+	if (!r->prepend_done) {
+		r->prepend_done = true;
+		if (r->edit != NULL && r->edit->prepend.len > 0)
+			smtp_dot_encode(&r->enc, r->edit->prepend.data, r->edit->prepend.len,
+					out_cb, out);
+	}
 	while (!r->data_done && evbuffer_get_length(out) < RELAY_OUT_HIGH) {
 		const char *error = NULL;
-		ssize_t n;
+		uint64_t off, len;
 
+		next_span(r, &off, &len, RELAY_CHUNK);
+		if (len == 0) {
+			smtp_dot_encode_finish(&r->enc, out_cb, out);
+			r->data_done = true;
+			break;
+		}
 		if (spool_in_memory(r->spool)) {
 			struct view v = spool_mem(r->spool);
 
-			smtp_dot_encode(&r->enc, v.p, v.len, out_cb, out);
-			r->spool_off = v.len;
-			n = 0;
+			smtp_dot_encode(&r->enc, v.p + off, (size_t)len, out_cb, out);
 		} else {
+			ssize_t n;
+
 			if (r->chunk == NULL)
 				r->chunk = xmalloc(RELAY_CHUNK);
-			n = spool_read(r->spool, r->spool_off, r->chunk, RELAY_CHUNK, &error);
-			if (n < 0) {
-				go_down(r, "spool read error: %s", error);
+			n = spool_read(r->spool, off, r->chunk, (size_t)len, &error);
+			if (n <= 0) {
+				go_down(r, "spool read error: %s", n < 0 ? error : "short read");
 				return;
 			}
 			smtp_dot_encode(&r->enc, r->chunk, (size_t)n, out_cb, out);
-			r->spool_off += (uint64_t)n;
+			len = (uint64_t)n;
 		}
-		if (n == 0) {
-			smtp_dot_encode_finish(&r->enc, out_cb, out);
-			r->data_done = true;
-		}
+		r->spool_off = off + len;
 	}
 }
-
 
 static void
 write_cb(struct bufferevent *bev, void *arg)
@@ -344,13 +378,16 @@ relay_command(struct relay *r, const char *line, size_t len, uint64_t timeout_ms
 }
 
 int
-relay_send_data(struct relay *r, struct spool *spool, uint64_t timeout_ms)
+relay_send_data(struct relay *r, struct spool *spool, const struct header_edit *edit,
+		uint64_t timeout_ms)
 {
 	if (check_ready(r, "send_data") < 0)
 		return -1;
 	r->state = RELAY_SENDING;
 	r->spool = spool;
 	r->spool_off = 0;
+	r->edit = edit;
+	r->prepend_done = false;
 	r->data_done = false;
 	smtp_dot_encoder_init(&r->enc);
 	r->timeout_ms = timeout_ms;

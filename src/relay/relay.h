@@ -29,6 +29,7 @@
 #include "msg/spool.h"
 
 struct event_base;
+struct header_edit;
 struct relay;
 
 /* status 1: a complete reply; -1: failure (reply is NULL). */
@@ -43,8 +44,11 @@ void relay_connect(struct relay *r, const struct netaddr *addr, uint64_t timeout
  * Returns 0, or -1 at once (no callback) when the relay is down. */
 int relay_command(struct relay *r, const char *line, size_t len, uint64_t timeout_ms);
 /* relay_send_data(): after a 354, send the spool's content dot-stuffed and
- * the final ".", then wait for the reply. Returns as relay_command(). */
-int relay_send_data(struct relay *r, struct spool *spool, uint64_t timeout_ms);
+ * the final ".", then wait for the reply. With an edit (may be NULL), its
+ * fields go first and its skipped ranges are left out; spool and edit
+ * must stay alive until the reply. Returns as relay_command(). */
+int relay_send_data(struct relay *r, struct spool *spool, const struct header_edit *edit,
+		    uint64_t timeout_ms);
 /* relay_quit(): send QUIT without waiting; the relay is down afterwards. */
 void relay_quit(struct relay *r);
 bool relay_is_up(const struct relay *r);

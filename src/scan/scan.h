@@ -1,32 +1,51 @@
 /*
- * scan.h - the scan pipeline: one message and its envelope in, a verdict
- * out.
+ * scan.h - the scan pipeline: an engine snapshot (configuration + the
+ * state of every enabled plugin) and the function that runs one stage of
+ * one request through it.
  *
- * Contract: a scan request is self-contained (envelope strings, the spool,
- * a config snapshot reference), so it can run on a worker thread or in
- * another process. This issue's pipeline has no plugins yet: every
- * message is accepted. The plugin ABI (src/scan/plugin.h) and the worker
- * pool arrive with the first plugin (the rules engine); the proxy already
- * calls the pipeline through this function so that nothing in the
- * session changes when they do.
+ * Contract: scan_engine_new() calls every plugin's init() and is slow (it
+ * compiles rules, loads signatures): call it off the event loop (start-up,
+ * or a reload job on the scan pool). The engine is immutable and
+ * refcounted like the configuration it holds; a transaction keeps the
+ * engine it started with, so a reload never changes the rules under a
+ * message being scanned.
+ *
+ * scan_engine_run() runs on a scan worker: every enabled plugin that
+ * declared the request's stage, in priority order, adding to one result.
+ * For the DATA stage the caller passes the parsed message (see
+ * scan_engine_needs_msg()). A plugin whose run() fails is handled by its
+ * failure policy: skipped (fail open) or a forced 451 4.7.1 (fail closed).
  */
 #ifndef MXMOAT_SCAN_H
 #define MXMOAT_SCAN_H
 
-#include "conf/conf.h"
-#include "msg/spool.h"
-#include "verdict/verdict.h"
+#include "scan/plugin.h"
+#include "scan/result.h"
 
-struct scan_envelope {
-	const char *client_ip;
-	const char *client_name;
-	const char *helo;
-	const char *mail_from;
-	size_t nrcpts;
-	const char *const *rcpts;
-};
+#define SCAN_MAX_PLUGINS 16
 
-int scan_message(const struct conf *conf, const struct scan_envelope *env,
-		 struct spool *spool, struct verdict *verdict_r);
+struct scan_engine;
+
+int scan_engine_new(struct conf *conf, struct scan_engine **engine_r, char **error_r);
+struct scan_engine *scan_engine_ref(struct scan_engine *e);
+void scan_engine_unref(struct scan_engine **e);
+struct conf *scan_engine_conf(const struct scan_engine *e);
+bool scan_engine_has_stage(const struct scan_engine *e, enum scan_stage stage);
+bool scan_engine_needs_msg(const struct scan_engine *e);
+const struct msg_limits *scan_engine_msg_limits(const struct scan_engine *e);
+void scan_engine_run(const struct scan_engine *e, struct scan_request *req,
+		     struct scan_result *res);
+/* scan_engine_scan_data(): the DATA stage of one message: parse the
+ * spooled message (when a plugin needs it; *msg_r gets it, the caller
+ * frees it) and run the plugins. The proxy's scan job, the milter and
+ * `mxmoat scan` all come through here (one verdict path). Returns 0, or
+ * -1 when the spool cannot be read (*error_r). */
+int scan_engine_scan_data(const struct scan_engine *e, struct scan_request *req,
+			  struct msg **msg_r, struct scan_result *res, const char **error_r);
+/* one line per enabled plugin: "name: <describe()>" */
+void scan_engine_describe(const struct scan_engine *e, struct buf *out);
+
+/* the compiled-in plugins, NULL-terminated (plugins.c) */
+extern const struct scan_plugin *const scan_plugins[];
 
 #endif

@@ -5,6 +5,9 @@
 #include "server/session_private.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "scan/pool.h"
+#include "scan/scan.h"
+#include "core/tls.h"
 
 #include <event2/dns.h>
 #include <event2/event.h>
@@ -27,7 +30,10 @@ struct ip_count {
 
 struct server {
 	struct event_base *base;
-	struct conf *conf;
+	struct scan_engine *engine;  /* the current snapshot */
+	struct conf *conf;           /* = the engine's */
+	struct scan_pool *pool;
+	SSL_CTX *tls_server;         /* NULL: no STARTTLS offered */
 	struct evconnlistener *listeners[CONF_MAX_LISTEN];
 	size_t nlisteners;
 	struct session *sessions;
@@ -147,7 +153,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	}
 	ip_add(srv, &client, 1);
 	srv->nsessions++;
-	session_new(srv, srv->conf, fd, &client, &local);
+	session_new(srv, srv->engine, fd, &client, &local);
 }
 
 static void
@@ -187,13 +193,33 @@ bind_one(const struct netaddr *a, const char **error_r)
 }
 
 struct server *
-server_new(struct event_base *base, struct conf *conf, const char **error_r)
+server_new(struct event_base *base, struct scan_engine *engine, const char **error_r)
 {
 	struct server *srv = xcalloc(1, sizeof(*srv));
+	struct conf *conf = scan_engine_conf(engine);
 	size_t i;
 
 	srv->base = base;
-	srv->conf = conf_ref(conf);
+	srv->engine = scan_engine_ref(engine);
+	srv->conf = conf;
+	srv->pool = scan_pool_new(base, conf->scan_workers, error_r);
+	if (srv->pool == NULL) {
+		server_free(&srv);
+		return NULL;
+	}
+	{
+		char *terr = NULL;
+		static char msg[600];
+
+		srv->tls_server = tls_server_ctx_new(conf, &terr);
+		if (terr != NULL) {
+			snprintf(msg, sizeof(msg), "%s", terr);
+			free(terr);
+			*error_r = msg;
+			server_free(&srv);
+			return NULL;
+		}
+	}
 	if (conf->client_name_lookup) {
 		char secs[32];
 
@@ -267,13 +293,18 @@ server_free(struct server **sp)
 			srv->ips[i] = n;
 		}
 	}
-	conf_unref(&srv->conf);
+	/* sessions are gone: what is still queued only frees itself */
+	scan_pool_free(&srv->pool);
+	scan_engine_unref(&srv->engine);
+	if (srv->tls_server != NULL)
+		SSL_CTX_free(srv->tls_server);
 	free(srv);
 }
 
 void
-server_reload(struct server *srv, struct conf *conf)
+server_reload(struct server *srv, struct scan_engine *engine)
 {
+	struct conf *conf = scan_engine_conf(engine);
 	size_t i;
 	bool same = conf->listen.count == srv->conf->listen.count;
 
@@ -285,8 +316,30 @@ server_reload(struct server *srv, struct conf *conf)
 	}
 	if (!same)
 		log_warning("event=reload warning=\"[server] listen changed: takes effect at restart\"");
-	conf_unref(&srv->conf);
+	{
+		char *terr = NULL;
+		SSL_CTX *ctx = tls_server_ctx_new(conf, &terr);
+
+		if (terr != NULL) {
+			/* the certificate is part of the configuration: keep the
+			 * old context, as for any other invalid setting */
+			log_error("event=reload warning=\"TLS: %s; keeping the old certificate\"", terr);
+			free(terr);
+		} else {
+			if (srv->tls_server != NULL)
+				SSL_CTX_free(srv->tls_server);
+			srv->tls_server = ctx;
+		}
+	}
+	scan_engine_unref(&srv->engine);
+	srv->engine = engine;
 	srv->conf = conf;
+}
+
+SSL_CTX *
+server_tls(const struct server *srv)
+{
+	return srv->tls_server;
 }
 
 static void
@@ -338,6 +391,18 @@ struct conf *
 server_conf(const struct server *srv)
 {
 	return srv->conf;
+}
+
+struct scan_engine *
+server_engine(const struct server *srv)
+{
+	return srv->engine;
+}
+
+struct scan_pool *
+server_pool(const struct server *srv)
+{
+	return srv->pool;
 }
 
 struct event_base *

@@ -4,11 +4,14 @@
 #include "server/session_private.h"
 #include "core/bev.h"
 #include "core/log.h"
+#include "core/tls.h"
 #include "core/xalloc.h"
 #include "server/peer_dns.h"
+#include "scan/scan.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <netinet/tcp.h>
 #include <time.h>
@@ -18,6 +21,9 @@
 
 static void session_input(struct session *s);
 static peer_dns_done_fn dns_done;
+static void read_cb(struct bufferevent *bev, void *arg);
+static void write_cb(struct bufferevent *bev, void *arg);
+static void event_cb(struct bufferevent *bev, short what, void *arg);
 
 uint64_t
 session_now_ms(void)
@@ -42,6 +48,7 @@ session_free_cb(evutil_socket_t fd, short what, void *arg)
 	buf_deinit(&s->deferred_reply);
 	server_session_gone(s->server, s);
 	conf_unref(&s->conf);
+	scan_engine_unref(&s->engine);
 	free(s);
 }
 
@@ -81,7 +88,9 @@ static void
 write_line(struct session *s, const char *p, size_t len)
 {
 	evbuffer_add(bufferevent_get_output(s->bev), p, len);
-	bev_flush(s->bev);
+	/* over TLS the bufferevent encrypts and writes: never the fd */
+	if (!s->tls)
+		bev_flush(s->bev);
 }
 
 static void
@@ -397,10 +406,65 @@ write_cb(struct bufferevent *bev, void *arg)
 	struct session *s = arg;
 
 	/* the output is empty again */
-	if (s->state == SESSION_CLOSING)
+	if (s->state == SESSION_CLOSING) {
 		schedule_free(s);
-	else
+	} else if (s->tls_start_pending) {
+		s->tls_start_pending = false;
+		session_tls_start(s);
+	} else if (!s->tls) {
 		bufferevent_disable(bev, EV_WRITE);
+	}
+}
+
+/* the handshake finished: a new SMTP session on the same connection; the
+ * EHLO state is forgotten (RFC 3207) */
+static void
+tls_established(struct session *s)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+
+	s->tls = true;
+	tls_describe(ssl, s->tls_info, sizeof(s->tls_info));
+	s->helo[0] = '\0';
+	s->helo_seen = false;
+	s->esmtp = false;
+	if (!s->xforward_seen) {
+		snprintf(s->attrs.helo, sizeof(s->attrs.helo), "[UNAVAILABLE]");
+	}
+	log_info("sid=%016llx event=tls protocol=\"%s\"", (unsigned long long)s->sid,
+		 s->tls_info);
+	s->state = SESSION_COMMAND;
+	session_arm_timer(s, s->conf->command_timeout_ms);
+	session_input(s);
+}
+
+void
+session_tls_start(struct session *s)
+{
+	struct bufferevent *plain = s->bev, *tb;
+	SSL *ssl = SSL_new(server_tls(s->server));
+
+	if (ssl == NULL) {
+		session_close(s, "tls_error");
+		return;
+	}
+	/* every plaintext byte buffered after STARTTLS is dropped (the
+	 * CVE-2011-0411 class): the handshake starts from a clean input */
+	evbuffer_drain(bufferevent_get_input(plain), evbuffer_get_length(bufferevent_get_input(plain)));
+	bufferevent_enable(plain, EV_READ | EV_WRITE);
+	tb = bufferevent_openssl_filter_new(server_base(s->server), plain, ssl,
+					    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (tb == NULL) {
+		SSL_free(ssl);
+		session_close(s, "tls_error");
+		return;
+	}
+	s->bev = tb;
+	bufferevent_setcb(tb, read_cb, write_cb, event_cb, s);
+	bufferevent_setwatermark(tb, EV_READ, 0,
+				 MAX(BOUND_PENDING_INPUT, (size_t)s->conf->max_line_length + 1));
+	bufferevent_enable(tb, EV_READ | EV_WRITE);
+	session_arm_timer(s, s->conf->tls_handshake_timeout_ms);
 }
 
 static void
@@ -410,6 +474,20 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (s->state == SESSION_CLOSING) {
 		schedule_free(s);
+		return;
+	}
+	if (s->state == SESSION_TLS && (what & BEV_EVENT_CONNECTED)) {
+		tls_established(s);
+		return;
+	}
+	if (s->state == SESSION_TLS && (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))) {
+		char e[300];
+
+		tls_error(e, sizeof(e));
+		log_info("sid=%016llx event=tls_failed error=\"%s\"", (unsigned long long)s->sid, e);
+		s->client_eof = true;
+		s->client_eof_hard = true;
+		session_close(s, "tls_handshake_failed");
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
@@ -446,20 +524,27 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	case SESSION_DATA:
 		session_data_timeout(s);
 		break;
+	case SESSION_TLS:
+		/* no reply: the client is speaking TLS (or nothing) */
+		s->client_eof_hard = true;
+		session_close(s, "tls_handshake_timeout");
+		break;
 	default:
 		break;
 	}
 }
 
 void
-session_new(struct server *srv, struct conf *conf, int fd, const struct netaddr *client,
-	    const struct netaddr *local)
+session_new(struct server *srv, struct scan_engine *engine, int fd,
+	    const struct netaddr *client, const struct netaddr *local)
 {
 	struct session *s = xcalloc(1, sizeof(*s));
+	struct conf *conf = scan_engine_conf(engine);
 	int one = 1;
 
 	s->sid = id_next();
 	s->server = srv;
+	s->engine = scan_engine_ref(engine);
 	s->conf = conf_ref(conf);
 	s->client = *client;
 	s->local = *local;

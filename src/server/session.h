@@ -16,7 +16,9 @@
 struct server;
 struct session;
 
-void session_new(struct server *srv, struct conf *conf, int fd,
+struct scan_engine;
+
+void session_new(struct server *srv, struct scan_engine *engine, int fd,
 		 const struct netaddr *client, const struct netaddr *local);
 /* session_drain(): shutdown has begun. An idle session gets 421 4.3.2 at
  * once; one in a transaction gets it when the transaction ends. */

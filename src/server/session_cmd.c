@@ -7,6 +7,7 @@
 #include "core/xalloc.h"
 #include "smtp/smtp_addr.h"
 #include "stats/summary.h"
+#include "scan/scan.h"
 
 #include <ctype.h>
 #include <event2/buffer.h>
@@ -59,11 +60,17 @@ txn_free(struct txn **tp)
 	buf_deinit(&t->mail_cmd);
 	buf_deinit(&t->rcpt_cmd);
 	free(t->rcpt_pending);
-	for (i = 0; i < t->nrcpts; i++)
+	for (i = 0; i < t->nrcpts; i++) {
 		free(t->rcpts[i]);
+		free(t->rcpt_cmds[i]);
+	}
 	free(t->rcpts);
+	free(t->rcpt_cmds);
 	spool_free(&t->spool);
 	buf_deinit(&t->final_reply);
+	verdict_deinit(&t->verdict);
+	header_edit_deinit(&t->edit);
+	scan_result_deinit(&t->result);
 	free(t);
 }
 
@@ -71,12 +78,16 @@ void
 session_txn_end(struct session *s, const char *action, const char *reason, const char *reply)
 {
 	struct txn *t = s->txn;
+	struct buf symbols = BUF_INIT;
 	struct summary sm;
 
 	if (t == NULL)
 		return;
 	if (t->mail_sent) {
 		memset(&sm, 0, sizeof(sm));
+		scan_result_symbols(&t->result, &symbols, true, ",");
+		sm.score = scan_result_score(&t->result);
+		sm.symbols = buf_cstr(&symbols);
 		sm.sid = s->sid;
 		sm.id = t->id;
 		sm.client = s->attrs.addr;
@@ -93,7 +104,117 @@ session_txn_end(struct session *s, const char *action, const char *reason, const
 		summary_log(&sm);
 		s->txn_count++;
 	}
+	buf_deinit(&symbols);
 	txn_free(&s->txn);
+}
+
+/* the recipient at hand is accepted: it joins the transaction, and its
+ * RCPT command is kept for a replay (session_replay_begin) */
+void
+txn_add_rcpt(struct txn *t)
+{
+	t->rcpts = xreallocarray(t->rcpts, t->nrcpts + 1, sizeof(char *));
+	t->rcpt_cmds = xreallocarray(t->rcpt_cmds, t->nrcpts + 1, sizeof(char *));
+	t->rcpts[t->nrcpts] = t->rcpt_pending;
+	t->rcpt_cmds[t->nrcpts] = xmemdup0(t->rcpt_cmd.data, t->rcpt_cmd.len);
+	t->nrcpts++;
+	t->rcpt_pending = NULL;
+}
+
+/* session_rcpt_scanned(): the RCPT-stage verdict on the recipient at hand
+ * (t->result holds what the plugins said about it) */
+void
+session_rcpt_scanned(struct session *s, struct scan_result *res)
+{
+	struct txn *t = s->txn;
+	struct verdict v;
+	size_t i;
+
+	s->state = SESSION_COMMAND;
+	verdict_init(&v);
+	/* only forced actions count at RCPT: a score is for the message */
+	for (i = 0; i < res->nforced; i++) {
+		const struct scan_forced *f = &res->forced[i];
+
+		if ((f->action == VERDICT_TEMPFAIL || f->action == VERDICT_REJECT) &&
+		    (v.action != VERDICT_REJECT)) {
+			v.action = f->action;
+			v.code = f->code;
+			snprintf(v.enhanced, sizeof(v.enhanced), "%s", f->enhanced);
+			snprintf(v.text, sizeof(v.text), "%s", f->text);
+			snprintf(v.reason, sizeof(v.reason), "%s", f->reason);
+		}
+	}
+	/* keep the symbols (greylist passes, whitelists) for the summary */
+	scan_result_merge(&t->result, res);
+	if (v.action == VERDICT_TEMPFAIL || v.action == VERDICT_REJECT) {
+		struct buf reply = BUF_INIT;
+
+		/* the downstream already holds this recipient: the transaction
+		 * there is replayed without it before DATA */
+		t->downstream_dirty = true;
+		free(t->rcpt_pending);
+		t->rcpt_pending = NULL;
+		session_format_own(s, &reply, v.code, v.enhanced, "%s", v.text);
+		session_write(s, &reply);
+		buf_deinit(&reply);
+		log_info("sid=%016llx id=%s event=rcpt_refused reason=%s", (unsigned long long)s->sid,
+			 id_format(t->id).s, v.reason);
+		if (++s->errors >= s->conf->max_errors) {
+			session_close_reply(s, 421, "4.7.0", "Error: too many errors",
+					    "too_many_errors");
+			verdict_deinit(&v);
+			return;
+		}
+	} else {
+		txn_add_rcpt(t);
+		session_write(s, &s->deferred_reply);
+	}
+	verdict_deinit(&v);
+	session_resume(s);
+}
+
+/* A replay: the downstream holds a recipient we refused after it said 250
+ * (greylisting). Before DATA its transaction is started again with only
+ * the recipients we accepted: RSET, MAIL, each RCPT, then DATA. */
+void
+session_replay_begin(struct session *s)
+{
+	struct buf rset = BUF_INIT;
+
+	s->txn->replay_index = 0;
+	buf_append_str(&rset, "RSET");
+	session_send(s, PENDING_REPLAY_RSET, &rset);
+	buf_deinit(&rset);
+}
+
+void
+session_replay_reply(struct session *s, enum session_pending what, const struct smtp_reply *r)
+{
+	struct txn *t = s->txn;
+	struct buf line = BUF_INIT;
+
+	if (r->code / 100 != 2) {
+		/* the downstream changed its mind (a recipient refused now):
+		 * the message cannot be delivered as accepted */
+		log_warning("sid=%016llx id=%s event=replay_refused stage=%d code=%d",
+			    (unsigned long long)s->sid, id_format(t->id).s, (int)what, r->code);
+		relay_quit(s->relay);
+		session_replay_failed(s);
+		return;
+	}
+	if (what == PENDING_REPLAY_RSET) {
+		session_send(s, PENDING_REPLAY_MAIL, &t->mail_cmd);
+		return;
+	}
+	if (t->replay_index < t->nrcpts) {
+		buf_append_str(&line, t->rcpt_cmds[t->replay_index++]);
+		session_send(s, PENDING_REPLAY_RCPT, &line);
+		buf_deinit(&line);
+		return;
+	}
+	t->downstream_dirty = false;
+	session_data_send(s);
 }
 
 void
@@ -184,6 +305,12 @@ session_cmd_reply(struct session *s, int status, const struct smtp_reply *r)
 		log_info("sid=%016llx event=downstream_lost stage=%d error=\"%s\"",
 			 (unsigned long long)s->sid, (int)what, relay_error(s->relay));
 		s->state = SESSION_COMMAND;
+		if (what == PENDING_REPLAY_RSET || what == PENDING_REPLAY_MAIL ||
+		    what == PENDING_REPLAY_RCPT) {
+			/* after the client's final dot: it gets 451 */
+			session_replay_failed(s);
+			return;
+		}
 		if (what == PENDING_RSET) {
 			/* the transaction is over for the client anyway */
 			session_write(s, &s->deferred_reply);
@@ -264,11 +391,16 @@ session_cmd_reply(struct session *s, int status, const struct smtp_reply *r)
 		struct txn *t = s->txn;
 
 		s->state = SESSION_COMMAND;
-		if (r->code / 100 == 2) {
-			t->rcpts = xreallocarray(t->rcpts, t->nrcpts + 1, sizeof(char *));
-			t->rcpts[t->nrcpts++] = t->rcpt_pending;
-			t->rcpt_pending = NULL;
+		if (r->code / 100 == 2 && scan_engine_has_stage(s->engine, SCAN_STAGE_RCPT)) {
+			/* the downstream takes the recipient; now the RCPT-stage
+			 * plugins (greylisting) decide whether we do */
+			buf_reset(&s->deferred_reply);
+			smtp_reply_format(r, &s->deferred_reply);
+			session_scan_submit(s, SCAN_STAGE_RCPT);
+			return;
 		}
+		if (r->code / 100 == 2)
+			txn_add_rcpt(t);
 		free(t->rcpt_pending);
 		t->rcpt_pending = NULL;
 		if (!session_reply_relayed(s, r))
@@ -276,6 +408,11 @@ session_cmd_reply(struct session *s, int status, const struct smtp_reply *r)
 		session_resume(s);
 		return;
 	}
+	case PENDING_REPLAY_RSET:
+	case PENDING_REPLAY_MAIL:
+	case PENDING_REPLAY_RCPT:
+		session_replay_reply(s, what, r);
+		return;
 	case PENDING_RSET:
 		s->state = SESSION_COMMAND;
 		session_write(s, &s->deferred_reply);
@@ -314,6 +451,8 @@ ehlo_reply(struct session *s, struct buf *out, bool esmtp)
 		buf_append_str(out, "250-DSN\r\n");
 	if (s->xforward_allowed)
 		buf_append_str(out, "250-XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE\r\n");
+	if (server_tls(s->server) != NULL && !s->tls)
+		buf_append_str(out, "250-STARTTLS\r\n");
 	if (s->offer & SMTP_CAP_ENHANCEDSTATUSCODES)
 		buf_append_str(out, "250 ENHANCEDSTATUSCODES\r\n");
 	else
@@ -601,6 +740,40 @@ cmd_rset(struct session *s)
 	buf_deinit(&reply);
 }
 
+static void
+cmd_starttls(struct session *s, const struct smtp_cmd *c)
+{
+	struct evbuffer *in;
+
+	if (server_tls(s->server) == NULL) {
+		session_reply_error(s, 502, "5.5.1", "Error: command not implemented");
+		return;
+	}
+	if (c->arg.len > 0) {
+		session_reply_error(s, 501, "5.5.4", "Syntax: STARTTLS");
+		return;
+	}
+	if (s->tls) {
+		session_reply_error(s, 554, "5.5.1", "Error: TLS already active");
+		return;
+	}
+	if (s->txn != NULL) {
+		session_reply_error(s, 503, "5.5.1", "Error: MAIL transaction in progress");
+		return;
+	}
+	session_reply(s, 220, "2.0.0", "Ready to start TLS");
+	/* what the client pipelined after STARTTLS is dropped, now and again
+	 * right before the handshake */
+	in = bufferevent_get_input(s->bev);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	s->state = SESSION_TLS;
+	session_disarm_timer(s);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		session_tls_start(s);
+	else
+		s->tls_start_pending = true;
+}
+
 /* XFORWARD from an authorized upstream (smtpd_proxy_filter mode) */
 static void
 cmd_xforward(struct session *s, const struct smtp_cmd *c)
@@ -727,6 +900,9 @@ session_cmd_dispatch(struct session *s, const char *line, size_t len)
 		break;
 	case SMTP_VERB_XFORWARD:
 		cmd_xforward(s, &c);
+		break;
+	case SMTP_VERB_STARTTLS:
+		cmd_starttls(s, &c);
 		break;
 	case SMTP_VERB_UNKNOWN:
 		session_reply_error(s, 502, "5.5.2", "Error: command not recognized");

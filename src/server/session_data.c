@@ -6,6 +6,7 @@
 #include "server/session_private.h"
 #include "core/log.h"
 #include "scan/scan.h"
+#include "verdict/header_edit.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -84,12 +85,85 @@ refuse(struct session *s, const char *action, const char *reason, int code, cons
 	buf_deinit(&reply);
 }
 
+/* deliver(): the verdict on the message, then DATA downstream for what is
+ * to be delivered. scanned: the pipeline ran (its headers are added). */
+static void
+deliver(struct session *s, bool scanned)
+{
+	struct txn *t = s->txn;
+	struct verdict *v = &t->verdict;
+	const char *error = NULL;
+
+	s->state = SESSION_COMMAND;
+	verdict_init(v);
+	if (scanned)
+		verdict_decide(s->conf, &t->result, v);
+	switch (v->action) {
+	case VERDICT_REJECT:
+	case VERDICT_TEMPFAIL:
+		refuse(s, verdict_action_name(v->action), v->reason, v->code, v->enhanced, v->text);
+		return;
+	case VERDICT_DISCARD: {
+		/* the client is told "delivered"; nothing goes downstream */
+		struct buf reply = BUF_INIT, r1 = BUF_INIT;
+
+		session_format_own(s, &reply, 250, "2.0.0", "Ok: discarded");
+		buf_append(&r1, reply.data, reply.len - 2);
+		session_txn_end(s, "discard", v->reason, buf_cstr(&r1));
+		session_abort_downstream(s, &reply);
+		buf_deinit(&reply);
+		buf_deinit(&r1);
+		return;
+	}
+	case VERDICT_ACCEPT:
+	case VERDICT_TAG:
+		break;
+	}
+	/* incoming X-Spam-* / X-Virus-* go in any case; ours only when a
+	 * scanner ran */
+	header_edit_init(&t->edit);
+	if (header_edit_plan(&t->edit, t->spool, v, &error) < 0) {
+		log_error("sid=%016llx id=%s event=spool_error error=\"%s\"",
+			  (unsigned long long)s->sid, id_format(t->id).s, error);
+		refuse(s, "tempfail", "spool_error", 451, "4.3.0", "Error: queue file read error");
+		return;
+	}
+	if (t->downstream_dirty) {
+		s->state = SESSION_DELIVERING;
+		session_replay_begin(s);
+		return;
+	}
+	session_data_send(s);
+}
+
+void
+session_data_send(struct session *s)
+{
+	struct buf data = BUF_INIT;
+
+	buf_append_str(&data, "DATA");
+	s->state = SESSION_DELIVERING;
+	s->pending = PENDING_DATA;
+	if (relay_command(s->relay, data.data, data.len,
+			  s->conf->downstream_command_timeout_ms) < 0) {
+		s->pending = PENDING_NONE;
+		refuse(s, "tempfail", "downstream_down", 451, "4.3.0",
+		       "Error: queue file write error");
+	}
+	buf_deinit(&data);
+}
+
+void
+session_replay_failed(struct session *s)
+{
+	refuse(s, "tempfail", "downstream_replay", 451, "4.3.0", "Error: queue file write error");
+}
+
 void
 session_data_end(struct session *s)
 {
 	struct txn *t = s->txn;
 	const char *error = NULL;
-	struct scan_envelope env;
 
 	session_disarm_timer(s);
 	if (!t->spool_failed && spool_finish(t->spool, &error) < 0) {
@@ -115,42 +189,18 @@ session_data_end(struct session *s)
 		return;
 	}
 
-	memset(&env, 0, sizeof(env));
-	env.client_ip = s->attrs.addr;
-	env.client_name = s->attrs.name;
-	env.helo = s->helo;
-	env.mail_from = t->mail_from;
-	env.nrcpts = t->nrcpts;
-	env.rcpts = (const char *const *)t->rcpts;
-	if (scan_message(s->conf, &env, t->spool, &t->verdict) < 0) {
-		refuse(s, "tempfail", "scan_error", 451, "4.7.1", "Error: message scan failed");
+	if (scan_engine_has_stage(s->engine, SCAN_STAGE_DATA)) {
+		session_scan_submit(s, SCAN_STAGE_DATA);
 		return;
 	}
-	switch (t->verdict.action) {
-	case VERDICT_REJECT:
-	case VERDICT_TEMPFAIL:
-		refuse(s, verdict_action_name(t->verdict.action), "verdict", t->verdict.code,
-		       t->verdict.enhanced, t->verdict.text);
-		return;
-	case VERDICT_DISCARD:
-	case VERDICT_ACCEPT:
-	case VERDICT_TAG:
-		break;
-	}
-	{
-		struct buf data = BUF_INIT;
+	/* no scanner configured: a plain proxy, nothing added */
+	deliver(s, false);
+}
 
-		buf_append_str(&data, "DATA");
-		s->state = SESSION_DELIVERING;
-		s->pending = PENDING_DATA;
-		if (relay_command(s->relay, data.data, data.len,
-				  s->conf->downstream_command_timeout_ms) < 0) {
-			s->pending = PENDING_NONE;
-			refuse(s, "tempfail", "downstream_down", 451, "4.3.0",
-			       "Error: queue file write error");
-		}
-		buf_deinit(&data);
-	}
+void
+session_data_scanned(struct session *s)
+{
+	deliver(s, true);
 }
 
 static void
@@ -177,7 +227,7 @@ session_data_reply(struct session *s, int status, const struct smtp_reply *r)
 	if (what == PENDING_DATA) {
 		if (r->code == 354) {
 			s->pending = PENDING_DOT;
-			if (relay_send_data(s->relay, t->spool,
+			if (relay_send_data(s->relay, t->spool, &t->edit,
 					    s->conf->downstream_data_timeout_ms) < 0)
 				delivery_failed(s, "downstream_lost");
 			return;

@@ -22,6 +22,9 @@
 #include "relay/relay.h"
 #include "msg/spool.h"
 #include "verdict/verdict.h"
+#include "verdict/header_edit.h"
+#include "scan/result.h"
+#include "scan/plugin.h"
 
 struct bufferevent;
 struct event;
@@ -31,6 +34,8 @@ enum session_state {
 	SESSION_COMMAND,     /* reading commands */
 	SESSION_WAITING,     /* a downstream reply is pending; input paused */
 	SESSION_DATA,        /* reading message content */
+	SESSION_SCANNING,    /* a scan job runs on the pool; input paused */
+	SESSION_TLS,         /* STARTTLS: 220 sent, handshake running */
 	SESSION_DELIVERING,  /* message being sent downstream */
 	SESSION_CLOSING,     /* final output being flushed */
 };
@@ -46,6 +51,9 @@ enum session_pending {
 	PENDING_MAIL,
 	PENDING_RCPT,
 	PENDING_RSET,        /* downstream RSET, then deferred_reply is sent */
+	PENDING_REPLAY_RSET, /* a replay: the downstream transaction again */
+	PENDING_REPLAY_MAIL,
+	PENDING_REPLAY_RCPT,
 	PENDING_DATA,
 	PENDING_DOT,
 };
@@ -69,8 +77,12 @@ struct txn {
 	struct buf mail_cmd;     /* the MAIL command we send downstream */
 	struct buf rcpt_cmd;     /* the RCPT command being relayed */
 	char *rcpt_pending;      /* its address */
-	char **rcpts;            /* accepted by the downstream */
+	char **rcpts;            /* accepted by the downstream and by us */
+	char **rcpt_cmds;        /* their RCPT commands, for a replay */
 	size_t nrcpts;
+	/* the downstream holds a recipient we refused (RCPT stage) */
+	bool downstream_dirty;
+	size_t replay_index;
 	size_t rcpts_tried;
 	uint64_t declared_size;
 	bool smtputf8;
@@ -83,6 +95,8 @@ struct txn {
 	bool spool_failed;
 	uint64_t data_deadline_ms;
 	struct verdict verdict;
+	struct header_edit edit;
+	struct scan_result result;
 	char downstream_id[65];
 	/* the last reply given for this transaction (summary line) */
 	struct buf final_reply;
@@ -91,7 +105,8 @@ struct txn {
 struct session {
 	uint64_t sid;
 	struct server *server;
-	struct conf *conf;
+	struct scan_engine *engine;  /* the snapshot this session uses */
+	struct conf *conf;           /* = the engine's */
 	struct bufferevent *bev;
 	struct event *timer;
 	struct relay *relay;
@@ -118,6 +133,10 @@ struct session {
 	char helo[BOUND_HELO + 1];
 	bool helo_seen;
 	bool esmtp;
+	bool authenticated;     /* SMTP AUTH succeeded downstream */
+	bool tls;               /* the session runs over TLS */
+	bool tls_start_pending; /* STARTTLS: wait until the 220 is out */
+	char tls_info[96];      /* "TLSv1.3 TLS_AES_256_GCM_SHA384 256" */
 	unsigned int errors;
 	bool discarding_line;   /* skipping the rest of an over-long line */
 	bool client_eof;
@@ -168,7 +187,15 @@ void session_send(struct session *s, enum session_pending what, const struct buf
 /* the decision id of the current transaction, or a fresh one */
 uint64_t session_decision_id(struct session *s);
 
+/* session.c: STARTTLS once the 220 has been flushed */
+void session_tls_start(struct session *s);
+
 /* session_cmd.c */
+void txn_add_rcpt(struct txn *t);
+void session_rcpt_scanned(struct session *s, struct scan_result *res);
+void session_replay_begin(struct session *s);
+void session_replay_reply(struct session *s, enum session_pending what,
+			  const struct smtp_reply *r);
 void session_cmd_dispatch(struct session *s, const char *line, size_t len);
 void session_cmd_reply(struct session *s, int status, const struct smtp_reply *r);
 void session_connected(struct session *s);
@@ -183,5 +210,14 @@ size_t session_data_input(struct session *s, const char *p, size_t len, bool *do
 void session_data_end(struct session *s);
 void session_data_reply(struct session *s, int status, const struct smtp_reply *r);
 void session_data_timeout(struct session *s);
+/* session_data_scanned(): the DATA-stage scan is done (t->result filled) */
+void session_data_scanned(struct session *s);
+/* session_data_send(): DATA downstream (after the verdict, and a replay) */
+void session_data_send(struct session *s);
+/* session_replay_failed(): a replay was refused: 451, keep the message */
+void session_replay_failed(struct session *s);
+
+/* session_scan.c */
+void session_scan_submit(struct session *s, enum scan_stage stage);
 
 #endif

@@ -27,6 +27,8 @@ summary_format(const struct summary *sm, struct buf *out)
 	buf_appendf(out, " nrcpt=%zu size=%llu action=%s", sm->nrcpts,
 		    (unsigned long long)sm->size, sm->action);
 	log_append_kv_str(out, "reason", sm->reason);
+	buf_appendf(out, " score=%.2f", sm->score);
+	log_append_kv_str(out, "symbols", sm->symbols);
 	buf_appendf(out, " ms=%llu", (unsigned long long)sm->ms);
 	log_append_kv_str(out, "downstream_id", sm->downstream_id);
 	log_append_kv_str(out, "reply", sm->reply);

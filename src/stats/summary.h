@@ -3,7 +3,7 @@
  *
  *   sid=... id=... client=IP helo=... from=<...> rcpts=a@x,b@y nrcpt=N
  *   size=BYTES action=accept|tag|tempfail|reject|discard|abort reason=...
- *   ms=... downstream_id=... reply="..."
+ *   score=S symbols=NAME=s,NAME=s ms=... downstream_id=... reply="..."
  *
  * Operators grep it and tests parse it: keys are fixed, values escaped
  * (log_append_kv), lists bounded (SUMMARY_MAX_RCPTS shown, then "+N").
@@ -26,6 +26,8 @@ struct summary {
 	uint64_t size;
 	const char *action;
 	const char *reason;
+	double score;
+	const char *symbols; /* "NAME=score,..." or "" */
 	uint64_t ms;
 	const char *downstream_id;
 	const char *reply; /* the last reply the client got, CRLF excluded */

@@ -52,6 +52,8 @@ def config(**sections):
         "server": {"hostname": HOSTNAME, "client_name_lookup": False},
         "smtp": {},
         "daemon": {"shutdown_timeout": "5s"},
+        # the proxy alone: no scanner, messages pass unchanged
+        "rules": {"enabled": False},
     }
     for name, keys in sections.items():
         conf.setdefault(name, {}).update(keys)

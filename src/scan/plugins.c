@@ -1,0 +1,11 @@
+/*
+ * plugins.c - the plugins compiled into mxmoatd, in no particular order
+ * (each plugin's priority orders the pipeline).
+ */
+#include "scan/scan.h"
+#include "plugins/rules/rules_plugin.h"
+
+const struct scan_plugin *const scan_plugins[] = {
+	&rules_plugin,
+	NULL,
+};
