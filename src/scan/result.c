@@ -179,8 +179,17 @@ scan_result_symbols(const struct scan_result *r, struct buf *out, bool with_scor
 		if (i > 0)
 			buf_append_str(out, sep);
 		buf_append_str(out, v[i]->name);
-		if (with_scores)
-			buf_appendf(out, "=%.3g", v[i]->score);
+		if (with_scores) {
+			/* 1000, 2.5, 0.01: two decimals at most, no exponent */
+			char num[32];
+			size_t n = (size_t)snprintf(num, sizeof(num), "%.2f", v[i]->score);
+
+			while (n > 0 && num[n - 1] == '0')
+				num[--n] = '\0';
+			if (n > 0 && num[n - 1] == '.')
+				num[--n] = '\0';
+			buf_appendf(out, "=%s", num);
+		}
 	}
 	free(v);
 }
