@@ -5,7 +5,7 @@ const struct cli_command cli_commands[] = {
 	/* "version" is built in */
 	{ "config", "config [-c PATH] [--doc]", cmd_config },
 	{ "reload", "reload [-c PATH]", cmd_reload },
-	{ "lint", "lint [-c PATH] [--rules PATHS] [-q]", cmd_lint },
+	{ "lint", "lint [-c PATH] [--rules PATHS] [-q] [--list]", cmd_lint },
 	{ "scan", "scan [-c PATH] [--rules PATHS] [--from A] [--rcpt A]... [--ip IP] "
 		  "[--helo H] [--json] FILE...", cmd_scan },
 	{ "dump", "dump [-c PATH] [--json] [--extract DIR] [--excerpt N] FILE...", cmd_dump },

@@ -1,6 +1,8 @@
 /*
- * mxmoat lint [-c PATH] [--rules PATHS] [-q]
+ * mxmoat lint [-c PATH] [--rules PATHS] [-q] [--list]
  *
+ * --list prints every rule with its status (run, sub, partial, off,
+ * skipped and why): see rules_list() in src/plugins/rules/rules.h.
  * Parses the configuration and the rule files it names, prints every
  * problem as FILE:LINE: message, and a count of what is supported and
  * what is skipped. Exit status: 0 all good, 1 the configuration is invalid
@@ -22,7 +24,7 @@ cmd_lint(int argc, char **argv)
 	struct rules *rules = NULL;
 	struct conf *c;
 	char *error = NULL;
-	bool quiet = false;
+	bool quiet = false, list = false;
 	int i, ret;
 
 	for (i = 1; i < argc; i++) {
@@ -32,6 +34,8 @@ cmd_lint(int argc, char **argv)
 			rules_paths = argv[++i];
 		else if (strcmp(argv[i], "-q") == 0)
 			quiet = true;
+		else if (strcmp(argv[i], "--list") == 0)
+			list = true;
 		else
 			cli_usage();
 	}
@@ -49,6 +53,13 @@ cmd_lint(int argc, char **argv)
 	}
 	if (!quiet && problems.len > 0)
 		fwrite(problems.data, 1, problems.len, stdout);
+	if (list) {
+		struct buf out = BUF_INIT;
+
+		rules_list(rules, &out);
+		fwrite(out.data, 1, out.len, stdout);
+		buf_deinit(&out);
+	}
 	printf("rules %s: %u rules in %u files\n", c->rules_paths, st.rules, st.files);
 	printf("  supported:        %u (of them %u metas that use skipped rules)\n", st.supported,
 	       st.meta_partial);

@@ -291,15 +291,23 @@ test_meta_partial_and_unknown(void **state)
 		   "meta   M_FULL   REAL && !M_PARTIAL\n"
 		   "meta   M_LOOP1  M_LOOP2\n"
 		   "meta   M_LOOP2  M_LOOP1\n"
-		   "score  REAL 0\n");
+		   "body   __SUBRULE /b/\n"
+		   "body   OFF       /c/\n"
+		   "meta   M_SUB    __SUBRULE && !OFF\n"
+		   "score  OFF 0\n");
 	r = load(&st, &problems);
 	assert_true(rule(r, "M_PARTIAL")->partial);
 	assert_true(rule(r, "M_UNKNOWN")->partial);
 	assert_true(rule(r, "M_FULL")->partial);
 	assert_false(rule(r, "NEVER_DEFINED")->defined);
-	/* score 0: not reported, but run for the metas that use it */
-	assert_false(rule(r, "REAL")->reported);
-	assert_true(rule(r, "REAL")->needed);
+	/* a subrule runs for the metas that use it */
+	assert_false(rule(r, "__SUBRULE")->reported);
+	assert_true(rule(r, "__SUBRULE")->needed);
+	/* score 0: off, as in SpamAssassin: never run, metas see 0 */
+	assert_false(rule(r, "OFF")->reported);
+	assert_false(rule(r, "OFF")->needed);
+	assert_true(rule(r, "OFF")->disabled);
+	assert_true(rule(r, "M_SUB")->reported);
 	assert_non_null(strstr(buf_cstr(&problems), "cycle"));
 	rules_free(&r);
 	buf_deinit(&problems);

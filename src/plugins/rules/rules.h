@@ -81,6 +81,13 @@ struct rules_run_stats {
 void rules_run(const struct rules *rules, const struct rules_input *in,
 	       struct scan_result *res, struct rules_run_stats *stats_r);
 
+/* rules_list(): one line per defined rule, tab-separated:
+ *   NAME  STATUS  SCORE  FILE:LINE  REASON
+ * STATUS is run (compiled and reported), sub (a __ subrule or a rule only
+ * metas use), partial (a meta that uses rules mxmoat cannot run), off
+ * (scored 0, or a network test) or skipped (REASON says why). */
+void rules_list(const struct rules *rules, struct buf *out);
+
 /* rules_describe(): the describe text of a rule, or NULL */
 const char *rules_describe(const struct rules *rules, const char *name);
 size_t rules_count(const struct rules *rules);

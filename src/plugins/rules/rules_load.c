@@ -442,8 +442,16 @@ define_regex_rule(struct loader *ld, enum rule_type type, const char *name, char
 			return;
 		}
 		if (type == RT_HEADER && strncmp(spec, "exists:", 7) == 0) {
+			const char *h = spec + 7;
+
 			ru->type = RT_EXISTS;
-			ru->header = xstrdup(spec + 7);
+			if (strcmp(h, "ToCc") == 0)
+				ru->hspecial = HS_TOCC;
+			else if (strcmp(h, "MESSAGEID") == 0)
+				ru->hspecial = HS_MESSAGEID;
+			else if (strcmp(h, "EnvelopeFrom") == 0)
+				ru->hspecial = HS_ENVFROM;
+			ru->header = xstrdup(h);
 			ru->supported = true;
 			return;
 		}
@@ -1003,7 +1011,7 @@ mark_needed(void *ctx, unsigned int i)
 	struct rules *r = ctx;
 	struct rule *ru = &r->rules[i];
 
-	if (ru->needed)
+	if (ru->needed || ru->disabled)
 		return;
 	ru->needed = true;
 	if (ru->type == RT_META && ru->meta != NULL)
@@ -1115,8 +1123,22 @@ finish(struct loader *ld)
 			continue;
 		}
 		if (ru->source != NULL) {
-			if (ru->replace)
-				apply_replace_tags(ld, ru);
+			if (ru->replace) {
+				/* tag values may hold tags themselves (<ANDOR>,
+				 * <NUMBER>): expand until nothing changes */
+				int round;
+
+				for (round = 0; round < 8; round++) {
+					char *before = xstrdup(ru->source);
+					bool same;
+
+					apply_replace_tags(ld, ru);
+					same = strcmp(before, ru->source) == 0;
+					free(before);
+					if (same)
+						break;
+				}
+			}
 			compile_rule(ld, ru);
 		}
 	}
@@ -1154,8 +1176,12 @@ finish(struct loader *ld)
 			ru->score[0] = ru->score[1] = ru->score[2] = ru->score[3] = s;
 		}
 		s = ru->score[r->score_set];
+		/* network tests do not run (no DNS from the scanner) */
 		ru->reported = ru->defined && ru->supported && strncmp(ru->name, "__", 2) != 0 &&
-			       s != 0;
+			       s != 0 && !(ru->tflags & RULE_TF_NET);
+		/* as in SpamAssassin, a rule scored 0 is off: it does not run,
+		 * and metas that use it see 0 */
+		ru->disabled = strncmp(ru->name, "__", 2) != 0 && (s == 0 || (ru->tflags & RULE_TF_NET));
 	}
 	for (i = 0; i < r->nrules; i++) {
 		if (r->rules[i].reported)
@@ -1279,4 +1305,31 @@ size_t
 rules_count(const struct rules *r)
 {
 	return r->norder;
+}
+
+void
+rules_list(const struct rules *r, struct buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < r->nrules; i++) {
+		const struct rule *ru = &r->rules[i];
+		const char *status;
+
+		if (!ru->defined)
+			continue;
+		if (!ru->supported)
+			status = "skipped";
+		else if (ru->disabled)
+			status = "off";
+		else if (ru->partial)
+			status = "partial";
+		else if (ru->reported)
+			status = "run";
+		else
+			status = "sub";
+		buf_appendf(out, "%s\t%s\t%g\t%s:%u\t%s\n", ru->name, status,
+			    ru->score[r->score_set], ru->file != NULL ? ru->file : "", ru->line,
+			    ru->skip_reason != NULL ? ru->skip_reason : "");
+	}
 }

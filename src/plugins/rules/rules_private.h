@@ -82,6 +82,7 @@ struct rule {
 	bool partial;           /* a meta that depends on unsupported rules */
 	bool reported;          /* not a __ subrule and score != 0 */
 	bool needed;            /* run: reported, or used by a needed meta */
+	bool disabled;          /* scored 0 (or a network test): never run */
 	char *skip_reason;      /* why not supported */
 	char *file;
 	unsigned int line;

@@ -277,6 +277,43 @@ match(struct run *run, const struct rule *ru, const char *s, size_t len, const c
 	return n;
 }
 
+/* no SMTP envelope (mxmoat scan): the sender guessed from the headers as
+ * SpamAssassin does (get_envelope_from): X-Envelope-From, Envelope-Sender,
+ * Return-Path, each only when no Received precedes it (else a list may
+ * have changed the sender) */
+static bool
+envelope_from(const struct msg *m, struct buf *out)
+{
+	static const char *const names[] = { "X-Envelope-From", "Envelope-Sender", "Return-Path" };
+	const struct msg_header *rp = NULL;
+	const char *v, *lt, *gt;
+	size_t k, j;
+
+	for (k = 0; k < N_ELEMENTS(names) && rp == NULL; k++) {
+		for (j = 0; j < m->nheaders; j++) {
+			const struct msg_header *h = &m->headers[j];
+
+			if (strcasecmp(h->name, "Received") == 0)
+				break;
+			if (strcasecmp(h->name, names[k]) == 0) {
+				rp = h;
+				break;
+			}
+		}
+		if (rp == NULL && msg_header_get(m, names[k], 0) != NULL && k < N_ELEMENTS(names) - 1)
+			return false; /* found after a Received: not trusted */
+	}
+	if (rp == NULL)
+		return false;
+	v = rp->value;
+	lt = strchr(v, '<');
+	if (lt != NULL && (gt = strchr(lt, '>')) != NULL)
+		buf_append(out, lt + 1, (size_t)(gt - lt - 1));
+	else
+		buf_append_str(out, v);
+	return out->len > 0;
+}
+
 /* header values the way SpamAssassin's $pms->get() returns them: every
  * occurrence, each followed by a newline */
 static bool
@@ -292,11 +329,11 @@ header_value(struct run *run, const struct rule *ru, struct buf *out)
 
 	buf_reset(out);
 	if (ru->hspecial == HS_ENVFROM) {
-		if (run->in->mail_from == NULL)
-			return false;
-		buf_append_str(out, run->in->mail_from);
-		buf_append_char(out, '\n');
-		return true;
+		if (run->in->mail_from != NULL && run->in->mail_from[0] != '\0') {
+			buf_append_str(out, run->in->mail_from);
+			return true;
+		}
+		return m != NULL && envelope_from(m, out);
 	}
 	if (m == NULL)
 		return false;
@@ -332,15 +369,25 @@ header_value(struct run *run, const struct rule *ru, struct buf *out)
 				struct msg_address *addrs = NULL;
 				size_t n = msg_header_addresses(m, h, &addrs);
 
+				/* SpamAssassin: the first address of each header,
+				 * without a newline, joined by newlines */
+				if (out->len > 0)
+					buf_append_char(out, '\n');
 				if (n > 0)
 					buf_append_str(out, ru->hmod == HM_ADDR ? addrs[0].addr
 										: addrs[0].display);
 				msg_addresses_free(&addrs, n);
-				buf_append_char(out, '\n');
-				/* :addr and :name take the first header only */
-				return true;
+				continue;
 			}
-			buf_append_str(out, ru->hmod == HM_RAW ? h->value : h->decoded);
+			{
+				/* SpamAssassin trims what precedes the value, also
+				 * when the field is folded right after the colon */
+				const char *v = ru->hmod == HM_RAW ? h->value : h->decoded;
+
+				while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
+					v++;
+				buf_append_str(out, v);
+			}
 			buf_append_char(out, '\n');
 		}
 	}
@@ -375,7 +422,8 @@ run_header(struct run *run, const struct rule *ru)
 static unsigned int
 run_exists(struct run *run, const struct rule *ru)
 {
-	if (run->in->msg == NULL || msg_header_get(run->in->msg, ru->header, 0) == NULL)
+	/* the same names header rules take: ToCc, MESSAGEID, ... */
+	if (!header_value(run, ru, &run->tmp))
 		return 0;
 	snprintf(run->detail, sizeof(run->detail), "%s exists", ru->header);
 	return 1;
@@ -409,10 +457,17 @@ run_uri(struct run *run, const struct rule *ru)
 		return 0;
 	for (i = 0; i < m->nurls; i++) {
 		const char *u = m->urls[i].url;
+		const char *inner;
 
 		hits += match(run, ru, u, strlen(u), "uri");
 		if (hits == 0 && m->urls[i].raw != NULL && strcmp(m->urls[i].raw, u) != 0)
 			hits += match(run, ru, m->urls[i].raw, strlen(m->urls[i].raw), "uri");
+		/* a redirector's target is a URI of its own, as SpamAssassin's
+		 * uri_list_canonicalize makes it: ".../dir/?http://target" */
+		if (hits == 0 && (inner = strcasestr(u + 1, "http://")) == NULL)
+			inner = strcasestr(u + 1, "https://");
+		if (hits == 0 && inner != NULL)
+			hits += match(run, ru, inner, strlen(inner), "uri");
 		if (hits > 0 && !(ru->tflags & RULE_TF_MULTIPLE))
 			break;
 	}
