@@ -91,6 +91,13 @@ enum msg_flag {
 						  delimiter */
 	MSG_FLAG_BOUNDARY_PREFIX = 1u << 21,   /* a line starts with a
 						  delimiter and goes on */
+	MSG_FLAG_BAD_CONTENT_TYPE = 1u << 22,  /* Content-Type without a
+						  valid type/subtype: read as
+						  text/plain (RFC 2045), some
+						  clients as an attachment */
+	MSG_FLAG_BAD_PARAMS = 1u << 23,        /* malformed Content-Type or
+						  -Disposition parameters (an
+						  unclosed quote, junk) */
 	MSG_FLAG_LIMIT_HEADERS = 1u << 24,     /* a header limit was hit */
 	MSG_FLAG_LIMIT_DEPTH = 1u << 25,
 	MSG_FLAG_LIMIT_PARTS = 1u << 26,

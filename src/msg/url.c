@@ -1,0 +1,602 @@
+#include "msg/url.h"
+#include "core/xalloc.h"
+
+#include <idn2.h>
+
+static bool
+is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static char
+lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* --- scanning ---------------------------------------------------------- */
+
+/* bytes that end a URL in text */
+static bool
+ends_url(const unsigned char *s, size_t left)
+{
+	unsigned char c = s[0];
+
+	if (c <= 0x20 || c == 0x7f || c == '"' || c == '<' || c == '>' || c == '`' || c == '{' ||
+	    c == '}' || c == '|' || c == '^')
+		return true;
+	if (c == 0xc2 && left > 1 && s[1] == 0xa0)
+		return true; /* NBSP */
+	if (c == 0xe3 && left > 2 && s[1] == 0x80 && s[2] == 0x80)
+		return true; /* ideographic space */
+	if (c == 0xe2 && left > 2 && s[1] == 0x80 &&
+	    ((s[2] >= 0x8b && s[2] <= 0x8f) || s[2] == 0xa8 || s[2] == 0xa9))
+		return true; /* zero-width and line separators */
+	if (c == 0xef && left > 2 && s[1] == 0xbb && s[2] == 0xbf)
+		return true; /* ZWNBSP */
+	return false;
+}
+
+static size_t
+url_end(const char *text, size_t len, size_t start)
+{
+	size_t i = start, po = 0, pc = 0, bo = 0, bc = 0;
+
+	while (i < len && i - start < URL_MAX && !ends_url((const unsigned char *)text + i, len - i)) {
+		char c = text[i++];
+
+		po += c == '(';
+		pc += c == ')';
+		bo += c == '[';
+		bc += c == ']';
+	}
+	/* trailing punctuation belongs to the sentence, and so does a
+	 * closing bracket without its opening one */
+	while (i > start) {
+		char c = text[i - 1];
+
+		if (c == '.' || c == ',' || c == ';' || c == ':' || c == '!' || c == '?' ||
+		    c == '\'' || c == '*') {
+			i--;
+		} else if (c == ')' && pc > po) {
+			pc--;
+			i--;
+		} else if (c == ']' && bc > bo) {
+			bc--;
+			i--;
+		} else {
+			break;
+		}
+	}
+	return i;
+}
+
+static bool
+scheme_known(const char *s, size_t n)
+{
+	static const char *const schemes[] = { "http", "https", "ftp", "hxxp", "hxxps",
+					       "hxxxp", "hxxxps", NULL };
+	size_t i;
+
+	for (i = 0; schemes[i] != NULL; i++) {
+		if (strlen(schemes[i]) == n && strncasecmp(s, schemes[i], n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* the next ':' or 'w'/'W' at or after i: where a URL can be recognised */
+struct scan_pos {
+	const char *colon, *w, *W;
+};
+
+static const char *
+next_of(const char *text, size_t len, size_t i, const char **cache, char c)
+{
+	if (*cache == NULL || *cache < text + i) {
+		*cache = i < len ? memchr(text + i, c, len - i) : NULL;
+		if (*cache == NULL)
+			*cache = text + len;
+	}
+	return *cache;
+}
+
+void
+url_scan(const char *text, size_t len, url_scan_fn *cb, void *ctx)
+{
+	struct scan_pos sp = { NULL, NULL, NULL };
+	size_t i = 0;
+
+	while (i < len) {
+		const char *a = next_of(text, len, i, &sp.colon, ':');
+		const char *b = next_of(text, len, i, &sp.w, 'w');
+		const char *c = next_of(text, len, i, &sp.W, 'W');
+		const char *next = a < b ? a : b;
+		size_t start, end;
+
+		if (c < next)
+			next = c;
+		if (next >= text + len)
+			return;
+		i = (size_t)(next - text);
+		if (text[i] == ':' && i > 0) {
+			size_t j = i;
+
+			while (j > 0 && i - j < 8 && is_alpha(text[j - 1]))
+				j--;
+			start = j;
+			if (scheme_known(text + j, i - j) && i + 2 < len &&
+			    (text[i + 1] == '/' || text[i + 1] == '\\') &&
+			    (text[i + 2] == '/' || text[i + 2] == '\\')) {
+				end = url_end(text, len, i + 3);
+				if (end > i + 3) {
+					if (!cb(ctx, (struct view){ text + start, end - start }))
+						return;
+					i = end;
+					continue;
+				}
+			} else if (i - j == 6 && strncasecmp(text + j, "mailto", 6) == 0) {
+				end = url_end(text, len, i + 1);
+				if (end > i + 1 && memchr(text + i, '@', end - i) != NULL) {
+					if (!cb(ctx, (struct view){ text + start, end - start }))
+						return;
+					i = end;
+					continue;
+				}
+			}
+		} else if (text[i] != ':' && i + 4 < len && strncasecmp(text + i, "www.", 4) == 0 &&
+			   (i == 0 || !(is_alpha(text[i - 1]) || is_digit(text[i - 1]) ||
+					text[i - 1] == '.' || text[i - 1] == '/' || text[i - 1] == '@' ||
+					text[i - 1] == '-'))) {
+			end = url_end(text, len, i);
+			/* a host with a dot after "www." */
+			if (end > i + 5 && memchr(text + i + 4, '.', end - i - 4) != NULL) {
+				if (!cb(ctx, (struct view){ text + i, end - i }))
+					return;
+				i = end;
+				continue;
+			}
+		}
+		i++;
+	}
+}
+
+/* --- IPv4 -------------------------------------------------------------- */
+
+bool
+url_ipv4(const char *s, size_t len, uint32_t *addr_r)
+{
+	uint64_t parts[4];
+	size_t n = 0, i = 0;
+
+	if (len > 0 && s[len - 1] == '.')
+		len--;
+	if (len == 0)
+		return false;
+	while (i < len) {
+		uint64_t v = 0;
+		size_t start = i;
+		int base = 10;
+
+		if (n == 4)
+			return false;
+		if (s[i] == '0' && i + 1 < len && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
+			base = 16;
+			i += 2;
+			start = i;
+		} else if (s[i] == '0' && i + 1 < len && s[i + 1] != '.') {
+			base = 8;
+		}
+		while (i < len && s[i] != '.') {
+			int d = hexval(s[i]);
+
+			if (d < 0 || d >= base)
+				return false;
+			v = v * (uint64_t)base + (uint64_t)d;
+			if (v > 0xffffffffULL)
+				return false;
+			i++;
+		}
+		if (i == start && base != 16)
+			return false;
+		parts[n++] = v;
+		if (i < len) {
+			i++;
+			if (i == len)
+				return false;
+		}
+	}
+	switch (n) {
+	case 1:
+		*addr_r = (uint32_t)parts[0];
+		return true;
+	case 2:
+		if (parts[0] > 255 || parts[1] > 0xffffff)
+			return false;
+		*addr_r = (uint32_t)(parts[0] << 24 | parts[1]);
+		return true;
+	case 3:
+		if (parts[0] > 255 || parts[1] > 255 || parts[2] > 0xffff)
+			return false;
+		*addr_r = (uint32_t)(parts[0] << 24 | parts[1] << 16 | parts[2]);
+		return true;
+	case 4:
+		if (parts[0] > 255 || parts[1] > 255 || parts[2] > 255 || parts[3] > 255)
+			return false;
+		*addr_r = (uint32_t)(parts[0] << 24 | parts[1] << 16 | parts[2] << 8 | parts[3]);
+		return true;
+	}
+	return false;
+}
+
+/* --- normalisation ----------------------------------------------------- */
+
+static void
+percent_decode_all(const char *s, size_t n, struct buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		int h1, h2;
+
+		if (s[i] == '%' && i + 2 < n && (h1 = hexval(s[i + 1])) >= 0 &&
+		    (h2 = hexval(s[i + 2])) >= 0) {
+			buf_append_char(out, (char)(h1 << 4 | h2));
+			i += 2;
+		} else {
+			buf_append_char(out, s[i]);
+		}
+	}
+}
+
+static bool
+unreserved(unsigned char c)
+{
+	return is_alpha((char)c) || is_digit((char)c) || c == '-' || c == '.' || c == '_' ||
+	       c == '~';
+}
+
+/* path, query, fragment: unreserved escapes decoded, the rest kept with
+ * upper-case hex, backslashes in the path as '/', raw spaces and
+ * controls escaped */
+static void
+normalise_rest(const char *s, size_t n, struct buf *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	bool in_path = true;
+	size_t i;
+
+	if (n == 0 || (s[0] != '/' && s[0] != '\\'))
+		buf_append_char(out, '/');
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int h1, h2;
+
+		if (c == '?' || c == '#')
+			in_path = false;
+		if (c == '%' && i + 2 < n && (h1 = hexval(s[i + 1])) >= 0 &&
+		    (h2 = hexval(s[i + 2])) >= 0) {
+			unsigned char d = (unsigned char)(h1 << 4 | h2);
+
+			if (unreserved(d)) {
+				buf_append_char(out, (char)d);
+			} else {
+				buf_append_char(out, '%');
+				buf_append_char(out, hex[d >> 4]);
+				buf_append_char(out, hex[d & 15]);
+			}
+			i += 2;
+		} else if (c == '\\' && in_path) {
+			buf_append_char(out, '/');
+		} else if (c <= 0x20 || c == 0x7f) {
+			buf_append_char(out, '%');
+			buf_append_char(out, hex[c >> 4]);
+			buf_append_char(out, hex[c & 15]);
+		} else {
+			buf_append_char(out, (char)c);
+		}
+	}
+}
+
+/* defanged and fullwidth dots as '.', ASCII lower-cased */
+static void
+host_clean(const char *s, size_t n, struct buf *out)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		const unsigned char *u = (const unsigned char *)s + i;
+		size_t left = n - i;
+
+		if (u[0] != '[' && u[0] != '(' && u[0] != '{' && u[0] != 0xe3 && u[0] != 0xef) {
+			buf_append_char(out, lower((char)u[0]));
+			i++;
+		} else if (left >= 3 && (memcmp(u, "[.]", 3) == 0 || memcmp(u, "(.)", 3) == 0 ||
+				  memcmp(u, "{.}", 3) == 0)) {
+			buf_append_char(out, '.');
+			i += 3;
+		} else if (left >= 5 && (strncasecmp((const char *)u, "[dot]", 5) == 0 ||
+					 strncasecmp((const char *)u, "(dot)", 5) == 0)) {
+			buf_append_char(out, '.');
+			i += 5;
+		} else if (left >= 3 && ((u[0] == 0xe3 && u[1] == 0x80 && u[2] == 0x82) ||
+					 (u[0] == 0xef && u[1] == 0xbc && u[2] == 0x8e) ||
+					 (u[0] == 0xef && u[1] == 0xbd && u[2] == 0xa1))) {
+			buf_append_char(out, '.');
+			i += 3;
+		} else {
+			buf_append_char(out, lower((char)u[0]));
+			i++;
+		}
+	}
+	while (out->len > 0 && out->data[out->len - 1] == '.')
+		buf_truncate(out, out->len - 1);
+}
+
+static bool
+host_chars_ok(const struct buf *h)
+{
+	size_t i;
+
+	if (h->len == 0 || h->len > 253 * 4)
+		return false;
+	for (i = 0; i < h->len; i++) {
+		unsigned char c = (unsigned char)h->data[i];
+
+		if (!(c >= 0x80 || is_alpha((char)c) || is_digit((char)c) || c == '-' || c == '.' ||
+		      c == '_'))
+			return false;
+	}
+	return h->data[0] != '.';
+}
+
+static bool
+needs_idn(const struct buf *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->len; i++) {
+		if ((unsigned char)h->data[i] >= 0x80)
+			return true;
+	}
+	return h->len >= 4 && (strncmp(h->data, "xn--", 4) == 0 || strstr(h->data, ".xn--") != NULL);
+}
+
+/* IDN host as Unicode after UTS 46 mapping; unchanged if that fails */
+static void
+host_idn(struct buf *h)
+{
+	char *ascii = NULL, *uni = NULL;
+	int rc;
+
+	rc = idn2_to_ascii_8z(h->data, &ascii, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+	if (rc != IDN2_OK) {
+		free(ascii);
+		ascii = NULL;
+		rc = idn2_to_ascii_8z(h->data, &ascii, IDN2_NFC_INPUT | IDN2_TRANSITIONAL);
+	}
+	if (rc == IDN2_OK && idn2_to_unicode_8z8z(ascii, &uni, 0) == IDN2_OK) {
+		buf_reset(h);
+		buf_append_str(h, uni);
+	}
+	free(ascii);
+	free(uni);
+}
+
+static bool
+normalise_mailto(const char *rest, size_t n, struct buf *url_r)
+{
+	struct buf addr = BUF_INIT;
+	const char *q = memchr(rest, '?', n);
+	char *at;
+	size_t i;
+	bool ok;
+
+	percent_decode_all(rest, q != NULL ? (size_t)(q - rest) : n, &addr);
+	at = addr.data != NULL ? strrchr(addr.data, '@') : NULL;
+	ok = at != NULL && at > addr.data && at[1] != '\0';
+	if (ok) {
+		for (i = (size_t)(at - addr.data); i < addr.len; i++)
+			addr.data[i] = lower(addr.data[i]);
+		buf_append_str(url_r, "mailto:");
+		buf_append(url_r, addr.data, addr.len);
+	}
+	buf_deinit(&addr);
+	return ok;
+}
+
+bool
+url_normalise(const char *raw, size_t len, struct buf *url_r, struct buf *host_r, bool *is_ip_r)
+{
+	char scheme[8];
+	size_t i = 0, slen = 0, auth_start, auth_end, at, hp_start, port_at;
+	const char *default_port = NULL;
+	uint32_t ip4;
+	bool ok = false;
+
+	buf_reset(url_r);
+	buf_reset(host_r);
+	*is_ip_r = false;
+	if (len > URL_MAX)
+		len = URL_MAX;
+	while (len > 0 && (raw[0] == ' ' || raw[0] == '\t' || raw[0] == '\r' || raw[0] == '\n')) {
+		raw++;
+		len--;
+	}
+	while (len > 0 && (raw[len - 1] == ' ' || raw[len - 1] == '\t' || raw[len - 1] == '\r' ||
+			   raw[len - 1] == '\n'))
+		len--;
+	while (i < len && i < sizeof(scheme) && is_alpha(raw[i]))
+		i++;
+	if (i < len && raw[i] == ':' && i > 0 && i < sizeof(scheme)) {
+		for (slen = 0; slen < i; slen++)
+			scheme[slen] = lower(raw[slen]);
+		scheme[slen] = '\0';
+		i++;
+	} else if (len >= 4 && strncasecmp(raw, "www.", 4) == 0) {
+		memcpy(scheme, "http", 5);
+		i = 0;
+	} else {
+		return false;
+	}
+	if (strcmp(scheme, "mailto") == 0)
+		return normalise_mailto(raw + i, len - i, url_r);
+	if (strcmp(scheme, "hxxp") == 0 || strcmp(scheme, "hxxxp") == 0)
+		memcpy(scheme, "http", 5);
+	else if (strcmp(scheme, "hxxps") == 0 || strcmp(scheme, "hxxxps") == 0)
+		memcpy(scheme, "https", 6);
+	if (strcmp(scheme, "http") == 0)
+		default_port = "80";
+	else if (strcmp(scheme, "https") == 0)
+		default_port = "443";
+	else if (strcmp(scheme, "ftp") == 0)
+		default_port = "21";
+	else
+		return false;
+	/* browsers take any run of slashes and backslashes */
+	while (i < len && (raw[i] == '/' || raw[i] == '\\'))
+		i++;
+	auth_start = i;
+	while (i < len && raw[i] != '/' && raw[i] != '\\' && raw[i] != '?' && raw[i] != '#')
+		i++;
+	auth_end = i;
+	/* userinfo: up to the last '@' */
+	hp_start = auth_start;
+	for (at = auth_end; at > auth_start; at--) {
+		if (raw[at - 1] == '@') {
+			hp_start = at;
+			break;
+		}
+	}
+	buf_append_str(url_r, scheme);
+	buf_append_str(url_r, "://");
+	if (hp_start > auth_start)
+		buf_append(url_r, raw + auth_start, hp_start - auth_start);
+	/* host and port */
+	port_at = auth_end;
+	if (hp_start < auth_end && raw[hp_start] == '[') {
+		const char *rb = memchr(raw + hp_start, ']', auth_end - hp_start);
+		size_t k;
+
+		if (rb == NULL)
+			return false;
+		for (k = hp_start; k <= (size_t)(rb - raw); k++)
+			buf_append_char(host_r, lower(raw[k]));
+		for (k = 1; k + 1 < host_r->len; k++) {
+			char c = host_r->data[k];
+
+			if (!(is_digit(c) || (c >= 'a' && c <= 'f') || c == ':' || c == '.'))
+				return false;
+		}
+		*is_ip_r = true;
+		port_at = (size_t)(rb - raw) + 1;
+	} else {
+		struct buf dec = BUF_INIT;
+		size_t k;
+
+		for (k = auth_end; k > hp_start; k--) {
+			if (raw[k - 1] == ':') {
+				port_at = k - 1;
+				break;
+			}
+			if (!is_digit(raw[k - 1]))
+				break;
+		}
+		percent_decode_all(raw + hp_start, port_at - hp_start, &dec);
+		host_clean(dec.data != NULL ? dec.data : "", dec.len, host_r);
+		buf_deinit(&dec);
+		if (!host_chars_ok(host_r))
+			goto out;
+		if (url_ipv4(host_r->data, host_r->len, &ip4)) {
+			buf_reset(host_r);
+			buf_appendf(host_r, "%u.%u.%u.%u", ip4 >> 24, (ip4 >> 16) & 255,
+				    (ip4 >> 8) & 255, ip4 & 255);
+			*is_ip_r = true;
+		} else if (needs_idn(host_r)) {
+			host_idn(host_r);
+		}
+	}
+	buf_append(url_r, host_r->data, host_r->len);
+	if (port_at < auth_end && raw[port_at] == ':') {
+		struct view port = { raw + port_at + 1, auth_end - port_at - 1 };
+		size_t k;
+
+		for (k = 0; k < port.len && port.p[k] == '0' && port.len - k > 1; k++)
+			;
+		port.p += k;
+		port.len -= k;
+		if (port.len > 0 && !view_eq_cstr_nocase(port, default_port)) {
+			buf_append_char(url_r, ':');
+			buf_append_view(url_r, port);
+		}
+	}
+	normalise_rest(raw + auth_end, len - auth_end, url_r);
+	ok = true;
+out:
+	if (!ok) {
+		buf_reset(url_r);
+		buf_reset(host_r);
+		*is_ip_r = false;
+	}
+	return ok;
+}
+
+bool
+url_join(const char *base, size_t base_len, const char *ref, size_t ref_len, struct buf *out)
+{
+	size_t i = 0, auth_end, last_slash;
+
+	while (i < ref_len && i < 8 && is_alpha(ref[i]))
+		i++;
+	if (i > 0 && i < ref_len && ref[i] == ':') {
+		buf_append(out, ref, ref_len);
+		return true;
+	}
+	/* the base: scheme "://" authority [path] */
+	for (i = 0; i < base_len && is_alpha(base[i]); i++)
+		;
+	if (i == 0 || i + 3 > base_len || memcmp(base + i, "://", 3) != 0)
+		return false;
+	if (ref_len >= 2 && ref[0] == '/' && ref[1] == '/') {
+		buf_append(out, base, i + 1);
+		buf_append(out, ref, ref_len);
+		return true;
+	}
+	auth_end = i + 3;
+	while (auth_end < base_len && base[auth_end] != '/' && base[auth_end] != '?' &&
+	       base[auth_end] != '#')
+		auth_end++;
+	if (ref_len > 0 && ref[0] == '/') {
+		buf_append(out, base, auth_end);
+		buf_append(out, ref, ref_len);
+		return true;
+	}
+	last_slash = auth_end;
+	for (i = auth_end; i < base_len && base[i] != '?' && base[i] != '#'; i++) {
+		if (base[i] == '/')
+			last_slash = i;
+	}
+	buf_append(out, base, last_slash);
+	buf_append_char(out, '/');
+	buf_append(out, ref, ref_len);
+	return true;
+}
