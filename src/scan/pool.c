@@ -74,7 +74,7 @@ run_done(struct scan_pool *p)
 	pthread_mutex_unlock(&p->lock);
 	while ((job = list) != NULL) {
 		list = job->next;
-		p->pending--;
+		__atomic_sub_fetch(&p->pending, 1, __ATOMIC_RELAXED);
 		job->done(job);
 	}
 }
@@ -147,7 +147,7 @@ scan_pool_submit(struct scan_pool *p, struct scan_job *job)
 {
 	pthread_mutex_lock(&p->lock);
 	push(&p->queue_head, &p->queue_tail, job);
-	p->pending++;
+	__atomic_add_fetch(&p->pending, 1, __ATOMIC_RELAXED);
 	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 }
@@ -155,5 +155,5 @@ scan_pool_submit(struct scan_pool *p, struct scan_job *job)
 unsigned int
 scan_pool_pending(const struct scan_pool *p)
 {
-	return p->pending;
+	return __atomic_load_n(&p->pending, __ATOMIC_RELAXED);
 }

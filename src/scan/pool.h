@@ -2,8 +2,9 @@
  * pool.h - the scan worker pool: threads that run scan jobs off the event
  * loop, and hand each finished job back to the loop.
  *
- * Contract: scan_pool_submit() is called on the event loop; job->run runs
- * on some worker thread; job->done then runs on the event loop (never on
+ * Contract: scan_pool_submit() may be called from any thread (the event
+ * loop, libmilter's connection threads); job->run runs on some worker
+ * thread; job->done then runs on the event loop (never on
  * a worker), in the order jobs finish. A job is self-contained: the
  * caller embeds struct scan_job in its own struct and owns everything the
  * job touches until done() has run. Completions reach the loop through

@@ -229,3 +229,26 @@ def test_rules_reload_keeps_old_set_on_broken_file(sink, mxmoatd_factory, tmp_pa
     md.reload(wait_for=r"event=reload status=ok")
     (code, _), _ = send(md, "about the zebrafish", "four")
     assert code == 250
+
+
+def test_corpus_confusion_matrix_and_rule_counts(tmp_path):
+    spam = tmp_path / "spam"
+    spam.mkdir()
+    for name in ("MXM_PHISH_COMBO", "MXM_ATTACH_DOUBLE_EXT", "MXM_LOTTERY"):
+        (spam / f"{name}.eml").write_bytes((RULES / "tests" / f"{name}.eml").read_bytes())
+    (spam / "gtube.eml").write_text("Subject: t\n\n" + GTUBE + "\n")
+    (spam / "SOURCE.md").write_text("not a message")
+    r = mxmoat("corpus", "--json", "--rules", RULES, "--spam", spam,
+               "--ham", RULES / "tests" / "ham")
+    assert r.returncode == 0, r.stderr
+    j = json.loads(r.stdout)
+    assert j["spam"]["total"] == 4 and j["ham"]["total"] == 3
+    # GTUBE, the phishing combination and the double extension are spam;
+    # the lottery phrase alone is not
+    assert j["spam"]["flagged"] == 3
+    assert j["ham"]["flagged"] == 0 and j["false_positive_rate"] == 0
+    rules = {x["name"]: x for x in j["rules"]}
+    assert rules["GTUBE"]["spam"] == 1 and rules["GTUBE"]["ham"] == 0
+    assert rules["MXM_LOTTERY"]["spam"] == 1
+    text = mxmoat("corpus", "--rules", RULES, "--spam", spam).stdout
+    assert "caught 75.00%" in text and "SPAM%    HAM%" in text
