@@ -98,6 +98,18 @@ struct scan_plugin {
 	/* optional: one line for logs and `mxmoat lint` (signature count,
 	 * rule count, ...), written into out */
 	void (*describe)(const void *state, struct buf *out);
+	/* optional: has the plugin's data on disk changed since init() (the
+	 * ClamAV database directory)? Called on a scan worker every [scan]
+	 * watch_interval; true makes the daemon build a new engine snapshot
+	 * with the running configuration and swap it in, as a reload does.
+	 * Must be cheap (a few stat() calls) and thread-safe. */
+	bool (*stale)(const void *state);
+	/* SCAN_PLUGIN_* bits */
+	unsigned int flags;
 };
+
+/* the plugin's symbols make a spam score (rules, Bayes): when one of these
+ * ran, the message gets X-Spam-Score / X-Spam-Status */
+#define SCAN_PLUGIN_SCORES (1u << 0)
 
 #endif

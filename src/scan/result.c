@@ -124,6 +124,7 @@ scan_result_merge(struct scan_result *dst, const struct scan_result *src)
 	for (i = 0; i < src->nheaders && dst->nheaders < SCAN_MAX_HEADERS; i++)
 		dst->headers[dst->nheaders++] = src->headers[i];
 	dst->plugin_errors += src->plugin_errors;
+	dst->scored |= src->scored;
 	dst->truncated |= src->truncated;
 	dst->scan_us += src->scan_us;
 }

@@ -50,6 +50,7 @@ struct scan_result {
 	struct scan_header headers[SCAN_MAX_HEADERS];
 	size_t nheaders;
 	unsigned int plugin_errors;  /* plugins whose run() failed */
+	bool scored;                 /* a SCAN_PLUGIN_SCORES plugin ran */
 	bool truncated;
 	/* time each stage took, for the summary line */
 	uint64_t scan_us;

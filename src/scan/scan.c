@@ -151,6 +151,8 @@ scan_engine_run(const struct scan_engine *e, struct scan_request *req, struct sc
 			continue;
 		if (ep->p->check != NULL && !ep->p->check(ep->state, req))
 			continue;
+		if (ep->p->flags & SCAN_PLUGIN_SCORES)
+			res->scored = true;
 		if (ep->p->run(ep->state, req, res) == 0)
 			continue;
 		res->plugin_errors++;
@@ -181,6 +183,18 @@ scan_engine_scan_data(const struct scan_engine *e, struct scan_request *req, str
 	}
 	scan_engine_run(e, req, res);
 	return 0;
+}
+
+const char *
+scan_engine_stale_plugin(const struct scan_engine *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nplugins; i++) {
+		if (e->plugins[i].p->stale != NULL && e->plugins[i].p->stale(e->plugins[i].state))
+			return e->plugins[i].p->name;
+	}
+	return NULL;
 }
 
 void

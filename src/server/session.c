@@ -196,6 +196,17 @@ session_reply_relayed(struct session *s, const struct smtp_reply *r)
 	return true;
 }
 
+/* output_pending(): reply bytes not yet on the wire; over TLS also the
+ * encrypted ones still in the socket bufferevent under the filter */
+static bool
+output_pending(struct session *s)
+{
+	struct bufferevent *under = bufferevent_get_underlying(s->bev);
+
+	return evbuffer_get_length(bufferevent_get_output(s->bev)) > 0 ||
+	       (under != NULL && evbuffer_get_length(bufferevent_get_output(under)) > 0);
+}
+
 void
 session_close(struct session *s, const char *reason)
 {
@@ -214,12 +225,14 @@ session_close(struct session *s, const char *reason)
 		return;
 	}
 	bufferevent_disable(s->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
+	s->close_deadline_ms = session_now_ms() + SESSION_FLUSH_MS;
+	if (!output_pending(s)) {
 		schedule_free(s);
 		return;
 	}
-	/* the write callback frees once the last reply is out */
-	session_arm_timer(s, SESSION_FLUSH_MS);
+	/* the write callback (or, over TLS, the flush timer) frees once the
+	 * last reply is out */
+	session_arm_timer(s, s->tls ? 10 : SESSION_FLUSH_MS);
 }
 
 void
@@ -407,7 +420,8 @@ write_cb(struct bufferevent *bev, void *arg)
 
 	/* the output is empty again */
 	if (s->state == SESSION_CLOSING) {
-		schedule_free(s);
+		if (!output_pending(s))
+			schedule_free(s);
 	} else if (s->tls_start_pending) {
 		s->tls_start_pending = false;
 		session_tls_start(s);
@@ -516,7 +530,10 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	switch (s->state) {
 	case SESSION_CLOSING:
-		schedule_free(s);
+		if (output_pending(s) && session_now_ms() < s->close_deadline_ms)
+			session_arm_timer(s, 10);
+		else
+			schedule_free(s);
 		break;
 	case SESSION_COMMAND:
 		session_close_reply(s, 421, "4.4.2", "Error: timeout exceeded", "command_timeout");

@@ -143,6 +143,7 @@ struct session {
 	bool client_eof_hard;   /* socket error: nothing more can be written */
 	bool draining;
 	bool free_scheduled;
+	uint64_t close_deadline_ms; /* CLOSING: free at the latest then */
 
 	struct buf line;        /* current command line */
 	struct buf deferred_reply; /* written when the downstream RSET is done */

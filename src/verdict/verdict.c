@@ -144,8 +144,9 @@ verdict_decide(const struct conf *conf, const struct scan_result *res, struct ve
 		snprintf(v->subject_prefix, sizeof(v->subject_prefix), "%s", conf->subject_prefix);
 	}
 	buf_reset(&v->headers);
-	if (conf->add_headers == CONF_ADD_HEADERS_ALWAYS ||
-	    (conf->add_headers == CONF_ADD_HEADERS_SPAM && v->is_spam))
+	/* no spam score without a scoring plugin (antivirus alone) */
+	if (res->scored && (conf->add_headers == CONF_ADD_HEADERS_ALWAYS ||
+			    (conf->add_headers == CONF_ADD_HEADERS_SPAM && v->is_spam)))
 		spam_headers(res, v);
 	for (i = 0; i < res->nheaders; i++) {
 		if (verdict_is_ours(res->headers[i].name, strlen(res->headers[i].name)))

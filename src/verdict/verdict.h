@@ -15,7 +15,8 @@
  *     "Yes|No, score=S required=R tests=A,B" (SpamAssassin's shape),
  *     folded at 78 columns, and any X-Virus-* a plugin asked for; all of
  *     them built from safe ASCII only (invariant 5). Which ones appear is
- *     [verdict] add_headers (always, spam, never).
+ *     [verdict] add_headers (always, spam, never); X-Spam-* only when a
+ *     scoring plugin ran (res->scored).
  * The proxy and the milter call the same function, so they give the same
  * verdict for the same result.
  */

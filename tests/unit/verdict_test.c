@@ -40,6 +40,7 @@ test_thresholds(void **state)
 		struct verdict v;
 
 		scan_result_init(&r);
+		r.scored = true;
 		verdict_init(&v);
 		scan_result_add(&r, "t", "ONE", cases[i].score, NULL);
 		verdict_decide(c, &r, &v);
@@ -91,6 +92,7 @@ test_headers(void **state)
 	int i;
 
 	scan_result_init(&r);
+	r.scored = true;
 	verdict_init(&v);
 	for (i = 0; i < 12; i++) {
 		snprintf(name, sizeof(name), "SOME_LONGER_RULE_%02d", i);
@@ -156,6 +158,7 @@ plan(const char *msg, const char *conf_text, double score, struct header_edit *e
 	size_t i;
 
 	scan_result_init(&r);
+	r.scored = true;
 	verdict_init(&v);
 	scan_result_add(&r, "rules", "X", score, NULL);
 	verdict_decide(c, &r, &v);

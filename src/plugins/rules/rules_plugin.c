@@ -159,4 +159,5 @@ const struct scan_plugin rules_plugin = {
 	.run = plugin_run,
 	.fail_action = plugin_fail,
 	.describe = plugin_describe,
+	.flags = SCAN_PLUGIN_SCORES,
 };
