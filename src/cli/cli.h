@@ -34,6 +34,7 @@ int cmd_reload(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
+int cmd_greylist(int argc, char **argv);
 int cmd_corpus(int argc, char **argv);
 int cmd_greylist(int argc, char **argv);
 

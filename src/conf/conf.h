@@ -42,6 +42,9 @@
 enum conf_forward { CONF_FORWARD_XCLIENT, CONF_FORWARD_XFORWARD, CONF_FORWARD_NONE };
 enum conf_downstream_tls { CONF_DS_TLS_AUTO, CONF_DS_TLS_NO, CONF_DS_TLS_YES };
 enum conf_add_headers { CONF_ADD_HEADERS_ALWAYS, CONF_ADD_HEADERS_SPAM, CONF_ADD_HEADERS_NEVER };
+enum conf_greylist_stage { CONF_GREYLIST_RCPT, CONF_GREYLIST_DATA };
+enum conf_greylist_awl { CONF_GREYLIST_AWL_CLIENT, CONF_GREYLIST_AWL_SENDER_DOMAIN };
+enum conf_greylist_failure { CONF_GREYLIST_FAIL_SKIP, CONF_GREYLIST_FAIL_TEMPFAIL };
 
 struct conf_endpoints {
 	size_t count;
@@ -118,6 +121,41 @@ struct conf {
 	char *subject_prefix;
 	char *reject_text;
 	enum conf_add_headers add_headers;
+
+	/* [redis] */
+	struct netaddr redis_address;
+	char *redis_username;
+	char *redis_password;
+	unsigned int redis_database;
+	char *redis_prefix;
+	uint64_t redis_connect_timeout_ms;
+	uint64_t redis_command_timeout_ms;
+	uint64_t redis_reconnect_min_ms;
+	uint64_t redis_reconnect_max_ms;
+	struct conf_endpoints redis_sentinels;
+	char *redis_sentinel_master;
+	char *redis_sentinel_password;
+
+	/* [greylist] */
+	bool greylist_enabled;
+	enum conf_greylist_stage greylist_stage;
+	uint64_t greylist_delay_ms;
+	uint64_t greylist_retry_window_ms;
+	uint64_t greylist_expire_ms;
+	unsigned int greylist_auto_whitelist;
+	enum conf_greylist_awl greylist_auto_whitelist_key;
+	unsigned int greylist_ipv4_mask;
+	unsigned int greylist_ipv6_mask;
+	bool greylist_rdns_key;
+	struct conf_networks greylist_whitelist_clients;
+	char *greylist_whitelist_senders;
+	char *greylist_whitelist_recipients;
+	char *greylist_whitelist_file;
+	char *greylist_public_suffix_list;
+	double greylist_data_min_score;
+	double greylist_data_max_score;
+	char *greylist_text;
+	enum conf_greylist_failure greylist_redis_failure;
 
 	/* [mime] */
 	uint64_t mime_max_header_size;

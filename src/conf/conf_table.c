@@ -10,6 +10,9 @@ static const char *const log_target_words[] = { "stderr", "syslog", NULL };
 static const char *const ds_tls_words[] = { "auto", "no", "yes", NULL };
 static const char *const add_headers_words[] = { "always", "spam", "never", NULL };
 static const char *const log_level_words[] = { "error", "warning", "info", "debug", NULL };
+static const char *const greylist_stage_words[] = { "rcpt", "data", NULL };
+static const char *const greylist_awl_words[] = { "client", "sender_domain", NULL };
+static const char *const greylist_failure_words[] = { "skip", "tempfail", NULL };
 
 const char *const conf_sections[][2] = {
 	{ "server", "Inbound SMTP listener." },
@@ -20,6 +23,11 @@ const char *const conf_sections[][2] = {
 	{ "rules", "SpamAssassin-compatible rules (header, body, rawbody, full, uri,\n"
 		   "mimeheader, meta)." },
 	{ "verdict", "From scores and scanner results to an action." },
+	{ "redis", "The Redis server shared by the nodes (greylisting; later Bayes and\n"
+		   "history). Every key starts with prefix and has a TTL." },
+	{ "greylist", "Greylisting: the first delivery attempt for a (client network, sender,\n"
+		      "recipient) triplet is answered 451 4.7.1; a retry after delay passes.\n"
+		      "State lives in Redis; Redis down or slow = no greylisting (fail open)." },
 	{ "mime", "Limits of the MIME parser: past each, the message is flagged\n"
 		  "(MSG_FLAG_LIMIT_*), splitting or decoding stops, and scanning goes on\n"
 		  "with what was parsed." },
@@ -179,6 +187,103 @@ const struct conf_key conf_keys[] = {
 	  0,
 	  "Which messages get X-Spam-Score and X-Spam-Status: always, spam, never.\n"
 	  "Incoming X-Spam-* and X-Virus-* fields are removed in any case." },
+
+	/* [redis] */
+	{ "redis", "address", CONF_T_ENDPOINT, OFF(redis_address), "127.0.0.1:6379", NULL, 0,
+	  "Redis server: host:port or unix:/path (ignored when sentinels are set)." },
+	{ "redis", "username", CONF_T_STRING, OFF(redis_username), "", NULL, 0,
+	  "ACL user name for AUTH (Redis 6+); empty = AUTH with the password only." },
+	{ "redis", "password", CONF_T_STRING, OFF(redis_password), "", NULL, 0,
+	  "Password for AUTH; empty = no AUTH." },
+	{ "redis", "database", CONF_T_COUNT, OFF(redis_database), "0", NULL, 100000,
+	  "Database number (SELECT)." },
+	{ "redis", "prefix", CONF_T_STRING, OFF(redis_prefix), "mxmoat:", NULL, 0,
+	  "Prefix of every key mxmoat writes (greylisting adds \"gl:\")." },
+	{ "redis", "connect_timeout", CONF_T_DURATION, OFF(redis_connect_timeout_ms), "250ms",
+	  NULL, 0, "Time allowed to connect (and to ask a sentinel for the primary)." },
+	{ "redis", "command_timeout", CONF_T_DURATION, OFF(redis_command_timeout_ms), "250ms",
+	  NULL, 0,
+	  "Time allowed for one command; past it Redis counts as down (fail open)." },
+	{ "redis", "reconnect_min", CONF_T_DURATION, OFF(redis_reconnect_min_ms), "1s", NULL, 0,
+	  "After a failure Redis is not tried for this long; each failed retry\n"
+	  "doubles the wait up to reconnect_max. One worker probes, the others skip." },
+	{ "redis", "reconnect_max", CONF_T_DURATION, OFF(redis_reconnect_max_ms), "30s", NULL, 0,
+	  "Longest wait between reconnection attempts." },
+	{ "redis", "sentinels", CONF_T_ENDPOINTS, OFF(redis_sentinels), "", NULL, 0,
+	  "Redis Sentinels (comma-separated host:port) that name the primary of\n"
+	  "sentinel_master; asked in turn at every (re)connection, and again when\n"
+	  "the server we hold turns out to be a replica (after a failover)." },
+	{ "redis", "sentinel_master", CONF_T_STRING, OFF(redis_sentinel_master), "mymaster",
+	  NULL, 0, "Name of the monitored primary (SENTINEL get-master-addr-by-name)." },
+	{ "redis", "sentinel_password", CONF_T_STRING, OFF(redis_sentinel_password), "", NULL, 0,
+	  "Password for AUTH to the sentinels; empty = none." },
+
+	/* [greylist] */
+	{ "greylist", "enabled", CONF_T_BOOL, OFF(greylist_enabled), "no", NULL, 0,
+	  "Greylist mail from clients that are not whitelisted, authenticated or\n"
+	  "trusted." },
+	{ "greylist", "stage", CONF_T_ENUM, OFF(greylist_stage), "rcpt", greylist_stage_words, 0,
+	  "rcpt: classic, each recipient on its own (451 at RCPT; the downstream\n"
+	  "never sees a greylisted recipient in DATA). data: after the rules, only\n"
+	  "messages scoring in [data_min_score, data_max_score) are greylisted\n"
+	  "(451 after DATA), keyed on the sender and all recipients, as rspamd does." },
+	{ "greylist", "delay", CONF_T_DURATION, OFF(greylist_delay_ms), "5m", NULL, 0,
+	  "A retry passes once this long after the first attempt." },
+	{ "greylist", "retry_window", CONF_T_DURATION, OFF(greylist_retry_window_ms), "2d",
+	  NULL, 0,
+	  "A first attempt is remembered this long; a retry after it starts over." },
+	{ "greylist", "expire", CONF_T_DURATION, OFF(greylist_expire_ms), "35d", NULL, 0,
+	  "A triplet that passed (and an auto-whitelisted client) is remembered\n"
+	  "this long after its last message." },
+	{ "greylist", "auto_whitelist", CONF_T_COUNT, OFF(greylist_auto_whitelist), "5", NULL,
+	  1000000,
+	  "After this many messages that passed greylisting (one count per\n"
+	  "transaction) the client is not greylisted any more (0 = off)." },
+	{ "greylist", "auto_whitelist_key", CONF_T_ENUM, OFF(greylist_auto_whitelist_key),
+	  "client", greylist_awl_words, 0,
+	  "What the auto-whitelist remembers: client (the client network, or its\n"
+	  "reverse-DNS domain, see rdns_key) or sender_domain (that client with\n"
+	  "one sender domain: stricter, as sqlgrey's domain_awl)." },
+	{ "greylist", "ipv4_mask", CONF_T_COUNT, OFF(greylist_ipv4_mask), "24", NULL, 32,
+	  "IPv4 clients are keyed by their network of this prefix length." },
+	{ "greylist", "ipv6_mask", CONF_T_COUNT, OFF(greylist_ipv6_mask), "64", NULL, 128,
+	  "IPv6 clients are keyed by their network of this prefix length." },
+	{ "greylist", "rdns_key", CONF_T_BOOL, OFF(greylist_rdns_key), "yes", NULL, 0,
+	  "Key clients with forward-confirmed reverse DNS by the organisational\n"
+	  "domain of that name (mail-ed1-f41.google.com -> google.com), so that\n"
+	  "senders retrying from pools of addresses pass. Names that look dynamic\n"
+	  "(the address in the name, dsl, dyn, pool, ...) keep the network key." },
+	{ "greylist", "whitelist_clients", CONF_T_NETWORKS, OFF(greylist_whitelist_clients), "",
+	  NULL, 0, "Client networks never greylisted (CIDR, comma-separated)." },
+	{ "greylist", "whitelist_senders", CONF_T_STRING, OFF(greylist_whitelist_senders), "",
+	  NULL, 0,
+	  "Sender domains never greylisted (comma-separated; \"example.org\" also\n"
+	  "matches its subdomains). Senders can be forged: prefer whitelist_clients." },
+	{ "greylist", "whitelist_recipients", CONF_T_STRING, OFF(greylist_whitelist_recipients),
+	  "", NULL, 0,
+	  "Recipients never greylisted: addresses (postmaster@example.com), local\n"
+	  "parts (postmaster@) or domains (@example.net), comma-separated." },
+	{ "greylist", "whitelist_file", CONF_T_STRING, OFF(greylist_whitelist_file), "", NULL, 0,
+	  "File of large senders that retry from changing addresses: one network\n"
+	  "(CIDR) or reverse-DNS domain per line, # comments. Empty = the list\n"
+	  "shipped with mxmoat (PREFIX/share/mxmoat/greylist-whitelist); none = no\n"
+	  "file. Domains match forward-confirmed client names only." },
+	{ "greylist", "public_suffix_list", CONF_T_STRING, OFF(greylist_public_suffix_list),
+	  "/usr/share/publicsuffix/public_suffix_list.dat", NULL, 0,
+	  "The Public Suffix List, for organisational domains (Debian package\n"
+	  "publicsuffix). Missing: the last two labels (three under a two-letter\n"
+	  "country code with a short second level, as co.uk)." },
+	{ "greylist", "data_min_score", CONF_T_SCORE, OFF(greylist_data_min_score), "4", NULL, 0,
+	  "stage = data: messages scoring at least this are greylisted ..." },
+	{ "greylist", "data_max_score", CONF_T_SCORE, OFF(greylist_data_max_score), "15", NULL, 0,
+	  "... and below this (mail at [verdict] reject_score is rejected anyway)." },
+	{ "greylist", "text", CONF_T_STRING, OFF(greylist_text), "Greylisted", NULL, 0,
+	  "Start of the 451 4.7.1 reply; mxmoat adds why and when to retry, and\n"
+	  "the decision id." },
+	{ "greylist", "redis_failure", CONF_T_ENUM, OFF(greylist_redis_failure), "skip",
+	  greylist_failure_words, 0,
+	  "Redis down or slow: skip greylisting (fail open, counted and logged) or\n"
+	  "tempfail (451 4.7.1 for every message until Redis is back)." },
 
 	/* [mime] */
 	{ "mime", "max_header_size", CONF_T_SIZE, OFF(mime_max_header_size), "100K",

@@ -4,8 +4,11 @@
  */
 #include "scan/scan.h"
 #include "plugins/rules/rules_plugin.h"
+#include "plugins/greylist/greylist_plugin.h"
 
 const struct scan_plugin *const scan_plugins[] = {
 	&rules_plugin,
+	&greylist_rcpt_plugin,
+	&greylist_data_plugin,
 	NULL,
 };

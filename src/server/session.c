@@ -339,8 +339,19 @@ session_input(struct session *s)
 			bool done = false;
 			size_t used_total = 0;
 
-			if (avail == 0)
+			if (avail == 0) {
+				/* BDAT 0 LAST: a chunk with no octets is done */
+				if (s->txn != NULL && s->txn->bdat && s->txn->bdat_remaining == 0 &&
+				    !s->bdat_refusing) {
+					session_data_end(s);
+					continue;
+				}
+				if (s->bdat_refusing && s->bdat_discard == 0) {
+					session_bdat_refused(s);
+					continue;
+				}
 				break;
+			}
 			nvec = evbuffer_peek(in, -1, NULL, vec, 8);
 			if (nvec > 8)
 				nvec = 8;
@@ -351,8 +362,11 @@ session_input(struct session *s)
 				used_total += used;
 			}
 			evbuffer_drain(in, used_total);
-			data_timer_update(s, used_total);
-			if (done)
+			if (s->txn != NULL)
+				data_timer_update(s, used_total);
+			if (done && s->bdat_refusing)
+				session_bdat_refused(s);
+			else if (done)
 				session_data_end(s);
 			continue;
 		}

@@ -145,7 +145,11 @@ session_rcpt_scanned(struct session *s, struct scan_result *res)
 			snprintf(v.reason, sizeof(v.reason), "%s", f->reason);
 		}
 	}
-	/* keep the symbols (greylist passes, whitelists) for the summary */
+	/* keep the symbols (greylist passes, whitelists) for the summary; the
+	 * forced actions were for this recipient alone: merged, they would
+	 * make the verdict at end of DATA refuse the message for the other
+	 * recipients too */
+	res->nforced = 0;
 	scan_result_merge(&t->result, res);
 	if (v.action == VERDICT_TEMPFAIL || v.action == VERDICT_REJECT) {
 		struct buf reply = BUF_INIT;
@@ -453,6 +457,8 @@ ehlo_reply(struct session *s, struct buf *out, bool esmtp)
 		buf_append_str(out, "250-XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE\r\n");
 	if (server_tls(s->server) != NULL && !s->tls)
 		buf_append_str(out, "250-STARTTLS\r\n");
+	/* ours alone: the downstream gets DATA */
+	buf_append_str(out, "250-CHUNKING\r\n");
 	if (s->offer & SMTP_CAP_ENHANCEDSTATUSCODES)
 		buf_append_str(out, "250 ENHANCEDSTATUSCODES\r\n");
 	else
@@ -876,6 +882,9 @@ session_cmd_dispatch(struct session *s, const char *line, size_t len)
 		break;
 	case SMTP_VERB_DATA:
 		session_data_begin(s);
+		break;
+	case SMTP_VERB_BDAT:
+		session_bdat_begin(s, &c);
 		break;
 	case SMTP_VERB_RSET:
 		cmd_rset(s);

@@ -11,11 +11,26 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+/* start the spool for DATA or the first BDAT chunk */
+static void
+data_start(struct session *s)
+{
+	struct txn *t = s->txn;
+
+	smtp_dot_decoder_init(&t->dec, (size_t)s->conf->max_data_line_length);
+	t->spool = spool_new(s->conf->spool_directory, s->conf->spool_memory_limit);
+	t->data_deadline_ms = session_now_ms() + s->conf->data_timeout_ms;
+}
+
 void
 session_data_begin(struct session *s)
 {
 	struct txn *t = s->txn;
 
+	if (t != NULL && t->bdat) {
+		session_reply_error(s, 503, "5.5.1", "Error: BDAT in progress, DATA not allowed");
+		return;
+	}
 	if (t == NULL) {
 		session_reply_error(s, 503, "5.5.1", "Error: need RCPT command");
 		return;
@@ -25,11 +40,100 @@ session_data_begin(struct session *s)
 		return;
 	}
 	session_reply(s, 354, "", "End data with <CR><LF>.<CR><LF>");
-	smtp_dot_decoder_init(&t->dec, (size_t)s->conf->max_data_line_length);
-	t->spool = spool_new(s->conf->spool_directory, s->conf->spool_memory_limit);
-	t->data_deadline_ms = session_now_ms() + s->conf->data_timeout_ms;
+	data_start(s);
 	s->state = SESSION_DATA;
 	session_arm_timer(s, s->conf->data_timeout_ms);
+}
+
+/* BDAT size [LAST] (RFC 3030). The chunks carry the message as it is (no
+ * dot-stuffing, no end marker); the same framing rules as DATA apply to
+ * it: only CRLF line ends, else 550 5.5.2 after the LAST chunk. The
+ * downstream gets the message by DATA, re-stuffed, as any other. */
+void
+session_bdat_begin(struct session *s, const struct smtp_cmd *c)
+{
+	struct txn *t = s->txn;
+	uint64_t size = 0;
+	bool last = false;
+	size_t i = 0;
+
+	while (i < c->arg.len && c->arg.p[i] >= '0' && c->arg.p[i] <= '9') {
+		if (size > UINT64_MAX / 10 - 10)
+			break;
+		size = size * 10 + (uint64_t)(c->arg.p[i++] - '0');
+	}
+	if (i > 0 && i < c->arg.len) {
+		struct view rest = view_trim((struct view){ c->arg.p + i, c->arg.len - i });
+
+		if (view_eq_cstr_nocase(rest, "LAST") && (c->arg.p[i] == ' ' || c->arg.p[i] == '\t'))
+			last = true;
+		else
+			i = 0;
+	}
+	if (i == 0) {
+		/* the chunk's length is unknown: the stream cannot be followed */
+		session_close_reply(s, 421, "4.5.4", "Error: bad BDAT syntax", "bdat_syntax");
+		return;
+	}
+	if (t == NULL || t->nrcpts == 0) {
+		/* the octets still come: read and drop them, then refuse */
+		s->bdat_refusing = true;
+		s->bdat_discard = size;
+		buf_reset(&s->deferred_reply);
+		session_format_own(s, &s->deferred_reply, t == NULL ? 503 : 554, "5.5.1",
+				   t == NULL ? "Error: need RCPT command" : "Error: no valid recipients");
+		s->errors++;
+		s->state = SESSION_DATA;
+		session_arm_timer(s, s->conf->data_timeout_ms);
+		return;
+	}
+	if (!t->bdat) {
+		t->bdat = true;
+		data_start(s);
+	}
+	t->bdat_remaining = size;
+	t->bdat_last = last;
+	t->bdat_chunk = size;
+	s->state = SESSION_DATA;
+	session_arm_timer(s, s->conf->data_timeout_ms);
+}
+
+/* a refused BDAT chunk was read to its end: now the refusal */
+void
+session_bdat_refused(struct session *s)
+{
+	s->bdat_refusing = false;
+	s->state = SESSION_COMMAND;
+	session_write(s, &s->deferred_reply);
+	if (s->errors >= s->conf->max_errors) {
+		session_close_reply(s, 421, "4.7.0", "Error: too many errors", "too_many_errors");
+		return;
+	}
+	session_resume(s);
+}
+
+/* bdat_check(): CRLF-only framing over chunk boundaries, line lengths */
+static void
+bdat_check(struct txn *t, const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char c = p[i];
+
+		if (t->bdat_cr && c != '\n')
+			t->dec.flags |= SMTP_DOT_BARE_CR;
+		if (c == '\n') {
+			if (!t->bdat_cr)
+				t->dec.flags |= SMTP_DOT_BARE_LF;
+			t->dec.line_len = 0;
+		} else if (c != '\r') {
+			t->dec.line_len++;
+			if (t->dec.max_line > 0 && t->dec.line_len > t->dec.max_line)
+				t->dec.flags |= SMTP_DOT_LONG_LINE;
+		}
+		t->bdat_cr = c == '\r';
+	}
 }
 
 static void
@@ -57,9 +161,24 @@ spool_out(void *ctx, const char *p, size_t len)
 size_t
 session_data_input(struct session *s, const char *p, size_t len, bool *done_r)
 {
+	struct txn *t = s->txn;
 	size_t used = 0;
 
-	*done_r = smtp_dot_decode(&s->txn->dec, p, len, &used, spool_out, s) == 1;
+	if (s->bdat_refusing) {
+		used = (size_t)MIN((uint64_t)len, s->bdat_discard);
+		s->bdat_discard -= used;
+		*done_r = s->bdat_discard == 0;
+		return used;
+	}
+	if (t->bdat) {
+		used = (size_t)MIN((uint64_t)len, t->bdat_remaining);
+		bdat_check(t, p, used);
+		spool_out(s, p, used);
+		t->bdat_remaining -= used;
+		*done_r = t->bdat_remaining == 0;
+		return used;
+	}
+	*done_r = smtp_dot_decode(&t->dec, p, len, &used, spool_out, s) == 1;
 	return used;
 }
 
@@ -166,6 +285,16 @@ session_data_end(struct session *s)
 	const char *error = NULL;
 
 	session_disarm_timer(s);
+	if (t->bdat && !t->bdat_last) {
+		/* a chunk, not the end: acknowledged at once */
+		s->state = SESSION_COMMAND;
+		session_reply(s, 250, "2.0.0", "Ok: %llu octets received",
+			      (unsigned long long)t->bdat_chunk);
+		session_resume(s);
+		return;
+	}
+	if (t->bdat && t->bdat_cr)
+		t->dec.flags |= SMTP_DOT_BARE_CR; /* a CR ended the message */
 	if (!t->spool_failed && spool_finish(t->spool, &error) < 0) {
 		log_error("sid=%016llx id=%s event=spool_error error=\"%s\"",
 			  (unsigned long long)s->sid, id_format(t->id).s, error);

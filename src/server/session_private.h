@@ -98,6 +98,12 @@ struct txn {
 	struct header_edit edit;
 	struct scan_result result;
 	char downstream_id[65];
+	/* BDAT (RFC 3030) */
+	bool bdat;               /* the message comes in BDAT chunks */
+	bool bdat_last;          /* the chunk being read is the LAST one */
+	bool bdat_cr;            /* the previous octet was a CR */
+	uint64_t bdat_remaining; /* octets of the chunk still to read */
+	uint64_t bdat_chunk;     /* size of the chunk being read */
 	/* the last reply given for this transaction (summary line) */
 	struct buf final_reply;
 };
@@ -143,6 +149,8 @@ struct session {
 	bool client_eof_hard;   /* socket error: nothing more can be written */
 	bool draining;
 	bool free_scheduled;
+	bool bdat_refusing;     /* reading a refused BDAT chunk to its end */
+	uint64_t bdat_discard;  /* its octets still to read */
 	uint64_t close_deadline_ms; /* CLOSING: free at the latest then */
 
 	struct buf line;        /* current command line */
@@ -206,6 +214,8 @@ void session_txn_end(struct session *s, const char *action, const char *reason,
 
 /* session_data.c */
 void session_data_begin(struct session *s);
+void session_bdat_begin(struct session *s, const struct smtp_cmd *c);
+void session_bdat_refused(struct session *s);
 /* session_data_input(): consume DATA bytes; returns bytes used */
 size_t session_data_input(struct session *s, const char *p, size_t len, bool *done_r);
 void session_data_end(struct session *s);

@@ -1335,3 +1335,109 @@ class Mxmoatd(_LogFile):
 
     def __repr__(self) -> str:
         return f"<Mxmoatd {self.binary} {self.listen} pid={self.proc.pid if self.proc else None}>"
+
+
+# --- RedisServer -----------------------------------------------------------------
+
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+class RedisServer(_LogFile):
+    """A private redis-server on 127.0.0.1:<port>: no persistence, its own
+    directory, in the foreground, stopped by PID.
+
+    r = RedisServer(tmp_path / "redis").start()
+    r.client().get("k"); r.kill(); r.start()   # same port again
+    r.pause(2000)                                # CLIENT PAUSE: a slow Redis
+
+    args are extra redis-server options (e.g. ["--replicaof", "127.0.0.1",
+    "6380"]); sentinel=True runs `redis-server CONF --sentinel` with
+    sentinel_conf (lines) written to WORKDIR/sentinel.conf. client() needs
+    python3-redis.
+    """
+
+    def __init__(self, workdir: StrPath, *, port: Optional[int] = None,
+                 args: Sequence[str] = (), name: str = "redis",
+                 sentinel: bool = False, sentinel_conf: Sequence[str] = ()):
+        self.workdir = Path(workdir)
+        self.name = name
+        self.host = "127.0.0.1"
+        self.port = port if port is not None else free_port()
+        self.args = list(args)
+        self.sentinel = sentinel
+        self.sentinel_conf = list(sentinel_conf)
+        self.log_path = self.workdir / f"{name}.log"
+        self.proc: Optional[Proc] = None
+
+    @property
+    def addr(self) -> tuple:
+        return (self.host, self.port)
+
+    @property
+    def endpoint(self) -> str:
+        return hostport(self.host, self.port)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _argv(self) -> list:
+        if self.sentinel:
+            conf = self.workdir / "sentinel.conf"
+            conf.write_text("".join(f"{line}\n" for line in
+                                    [f"port {self.port}", f"bind {self.host}",
+                                     f"dir {self.workdir}", *self.sentinel_conf]))
+            return [REDIS_SERVER, str(conf), "--sentinel"]
+        return [REDIS_SERVER, "--port", str(self.port), "--bind", self.host,
+                "--save", "", "--appendonly", "no", "--daemonize", "no",
+                "--dir", str(self.workdir), *self.args]
+
+    def start(self, timeout: float = 10.0) -> "RedisServer":
+        if not os.access(REDIS_SERVER, os.X_OK):
+            raise FileNotFoundError(f"{REDIS_SERVER} not found (Debian package redis-server)")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.proc = Proc(self._argv(), self.log_path, cwd=self.workdir, name=self.name)
+        self.proc.start()
+        _register(self)
+        try:
+            wait_listening(self.host, self.port, timeout, alive=self.proc.alive,
+                           details=lambda: _tail(self.log_text()))
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> Optional[int]:
+        _unregister(self)
+        return self.proc.stop() if self.proc else None
+
+    def kill(self) -> None:
+        """SIGKILL: Redis disappears as in a crash (the port is free after)."""
+        _unregister(self)
+        if self.proc is not None:
+            self.proc.stop(timeout=0.1, sig=signal.SIGKILL)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.alive()
+
+    def _alive_for_wait(self):
+        return self.alive
+
+    def client(self, **kwargs):
+        import redis  # python3-redis
+        return redis.Redis(host=self.host, port=self.port, decode_responses=True, **kwargs)
+
+    def pause(self, ms: int, mode: str = "ALL") -> None:
+        """CLIENT PAUSE ms: every client's commands wait (DEBUG is disabled)."""
+        self.client().execute_command("CLIENT", "PAUSE", str(ms), mode)
+
+    def __enter__(self) -> "RedisServer":
+        if self.proc is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<RedisServer {self.endpoint} {self.workdir}>"

@@ -167,13 +167,14 @@ def test_unknown_command(sink, mxmoatd_factory):
         assert c.cmd("NOOP").code == 250
 
 
+# (STARTTLS without a certificate; BDAT is implemented: tests/test_bdat.py)
 @pytest.mark.parametrize("line", ["EXPN staff", "ETRN example.org", "STARTTLS",
-                                  "AUTH PLAIN AGFsaWNlAHNlY3JldA==", "BDAT 10 LAST"])
+                                  "AUTH PLAIN AGFsaWNlAHNlY3JldA=="])
 def test_unimplemented_command(line, sink, mxmoatd_factory):
     md = mxmoatd_factory(config(), downstream=sink)
     with greet(md) as c:
         ehlo = c.cmd("EHLO client.example")
-        for ext in ("STARTTLS", "AUTH", "CHUNKING", "ETRN"):
+        for ext in ("STARTTLS", "AUTH", "ETRN"):
             assert not any(l.upper().startswith(ext) for l in ehlo.lines), str(ehlo)
         own(c.cmd(line), 502, "5.5.1", "Error: command not implemented")
         assert c.cmd("NOOP").first == "250 2.0.0 Ok"
@@ -600,7 +601,7 @@ def test_mxmoat_reload_via_pidfile(sink, mxmoatd_factory, tmp_path):
     r = cli("mxmoat", "reload", "-c", md.conf_path)
     assert r.returncode == 0, r.stderr
     assert f"pid {md.pid}" in r.stdout
-    md.wait_log(rf"event=reload status=ok path={re.escape(str(md.conf_path))}", since=mark)
+    md.wait_log(rf"event=reload status=ok .*path={re.escape(str(md.conf_path))}", since=mark)
     assert rcpt_limit(md) == [250, 250, 250]
     assert md.stop() == 0
     assert not pidfile.exists()

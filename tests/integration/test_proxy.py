@@ -183,7 +183,7 @@ def test_pipelined_transactions(sink, mxmoatd_factory):
         ("a2@example.org", ["b2@example.net"])]
     assert got[0].data_crlf == message("one")
     assert got[1].data_crlf == message("two")
-    assert len(md.summary_lines()) == 2
+    assert len(md.wait_summaries(2)) == 2
 
 
 def test_rset_and_reuse(sink, mxmoatd_factory):
@@ -199,7 +199,7 @@ def test_rset_and_reuse(sink, mxmoatd_factory):
         assert c.reply()[0] == 250
     got = sink.wait_messages(1)
     assert len(got) == 1 and got[0].mail_from == "second@example.org"
-    actions = [s["action"] for s in md.summary_lines()]
+    actions = [s["action"] for s in md.wait_summaries(2)]
     assert actions == ["abort", "accept"]
 
 
@@ -470,7 +470,9 @@ def test_ehlo_offers_intersection(sink_factory, postfix, mxmoatd_factory):
     for ext in ("PIPELINING", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "DSN"):
         assert ext in ehlo
     assert any(l.startswith("SIZE ") for l in ehlo)
-    for ext in ("XCLIENT", "XFORWARD", "STARTTLS", "AUTH", "CHUNKING", "VRFY", "ETRN"):
+    # CHUNKING is mxmoat's own (the downstream gets DATA)
+    assert "CHUNKING" in ehlo
+    for ext in ("XCLIENT", "XFORWARD", "STARTTLS", "AUTH", "VRFY", "ETRN"):
         assert not any(l.startswith(ext) for l in ehlo), ehlo
 
     sink = sink_factory(["-8", "-N"])   # no 8BITMIME, no DSN
