@@ -46,6 +46,13 @@ enum conf_greylist_stage { CONF_GREYLIST_RCPT, CONF_GREYLIST_DATA };
 enum conf_greylist_awl { CONF_GREYLIST_AWL_CLIENT, CONF_GREYLIST_AWL_SENDER_DOMAIN };
 enum conf_greylist_failure { CONF_GREYLIST_FAIL_SKIP, CONF_GREYLIST_FAIL_TEMPFAIL };
 
+/* [milter] */
+enum conf_milter_error { CONF_MILTER_ERROR_TEMPFAIL, CONF_MILTER_ERROR_ACCEPT };
+enum conf_milter_auth { CONF_MILTER_AUTH_SCAN, CONF_MILTER_AUTH_ACCEPT };
+#define CONF_MILTER_HOLD_REJECT 1u
+#define CONF_MILTER_HOLD_DISCARD 2u
+#define CONF_MILTER_HOLD_TAG 4u
+
 struct conf_endpoints {
 	size_t count;
 	struct netaddr addr[CONF_MAX_LISTEN];
@@ -55,6 +62,12 @@ struct conf_networks {
 	size_t count;
 	struct cidr net[CONF_MAX_NETWORKS];
 };
+
+/* [clamav] and [attachments] (src/plugins/clamav) */
+enum conf_av_backend { CONF_AV_LIBCLAMAV, CONF_AV_CLAMD };
+enum conf_av_virus { CONF_AV_VIRUS_REJECT, CONF_AV_VIRUS_TAG, CONF_AV_VIRUS_DISCARD };
+enum conf_av_policy { CONF_AV_POLICY_REJECT, CONF_AV_POLICY_TEMPFAIL, CONF_AV_POLICY_TAG };
+enum conf_av_error { CONF_AV_ERROR_TEMPFAIL, CONF_AV_ERROR_ACCEPT };
 
 struct conf {
 	int refcount;
@@ -101,8 +114,20 @@ struct conf {
 	uint64_t downstream_command_timeout_ms;
 	uint64_t downstream_data_timeout_ms;
 
+	/* [milter] (src/milter) */
+	char *milter_listen;            /* "" = no milter listener */
+	uint64_t milter_command_budget_ms;
+	uint64_t milter_content_budget_ms;
+	enum conf_milter_error milter_on_error;
+	char *milter_quarantine;
+	unsigned int milter_quarantine_mask; /* CONF_MILTER_HOLD_*, from milter_quarantine */
+	enum conf_milter_auth milter_authenticated;
+	bool milter_tcp_nodelay;
+	uint64_t milter_io_timeout_ms;
+
 	/* [scan] */
 	unsigned int scan_workers;
+	uint64_t scan_watch_interval_ms;
 
 	/* [rules] */
 	bool rules_enabled;
@@ -113,6 +138,32 @@ struct conf {
 	unsigned int rules_depth_limit;
 	uint64_t rules_time_budget_ms;
 	uint64_t rules_full_max;
+
+	/* [clamav] */
+	bool clamav_enabled;
+	enum conf_av_backend clamav_backend;
+	char *clamav_database;
+	struct netaddr clamav_clamd_address;
+	uint64_t clamav_clamd_timeout_ms;
+	bool clamav_scan_raw;
+	uint64_t clamav_max_scan_size;
+	uint64_t clamav_max_file_size;
+	unsigned int clamav_max_recursion;
+	unsigned int clamav_max_files;
+	uint64_t clamav_max_scan_time_ms;
+	enum conf_av_virus clamav_virus_action;
+	enum conf_av_policy clamav_unscannable_action;
+	enum conf_av_policy clamav_encrypted_action;
+	enum conf_av_error clamav_on_error;
+	char *clamav_temp_directory;
+	bool clamav_add_headers;
+
+	/* [attachments] */
+	bool attach_enabled;
+	char *attach_block_extensions;
+	char *attach_block_types;
+	bool attach_in_archives;
+	enum conf_av_policy attach_action;
 
 	/* [verdict] */
 	double reject_score;
@@ -181,6 +232,8 @@ struct conf {
 	enum log_level log_level;
 
 	/* [daemon] */
+	char *daemon_user;
+	char *daemon_group;
 	char *pidfile;
 	uint64_t shutdown_timeout_ms;
 };

@@ -10,18 +10,36 @@ static const char *const log_target_words[] = { "stderr", "syslog", NULL };
 static const char *const ds_tls_words[] = { "auto", "no", "yes", NULL };
 static const char *const add_headers_words[] = { "always", "spam", "never", NULL };
 static const char *const log_level_words[] = { "error", "warning", "info", "debug", NULL };
+static const char *const av_backend_words[] = { "libclamav", "clamd", NULL };
+static const char *const av_virus_words[] = { "reject", "tag", "discard", NULL };
+static const char *const av_policy_words[] = { "reject", "tempfail", "tag", NULL };
+static const char *const av_error_words[] = { "tempfail", "accept", NULL };
 static const char *const greylist_stage_words[] = { "rcpt", "data", NULL };
 static const char *const greylist_awl_words[] = { "client", "sender_domain", NULL };
 static const char *const greylist_failure_words[] = { "skip", "tempfail", NULL };
+static const char *const milter_error_words[] = { "tempfail", "accept", NULL };
+static const char *const milter_auth_words[] = { "scan", "accept", NULL };
 
 const char *const conf_sections[][2] = {
 	{ "server", "Inbound SMTP listener." },
 	{ "smtp", "Limits and timeouts of inbound SMTP sessions." },
 	{ "tls", "STARTTLS for inbound sessions." },
 	{ "downstream", "The MTA that receives accepted mail (Postfix)." },
+	{ "milter", "Milter listener (libmilter), for sites that keep Postfix on port 25:\n"
+		    "smtpd_milters = inet:127.0.0.1:PORT in Postfix's main.cf. The same\n"
+		    "pipeline and verdicts as the SMTP proxy; scanning runs in the scan\n"
+		    "workers. With [milter] listen set, [server] listen may be empty." },
 	{ "scan", "The scan pipeline." },
 	{ "rules", "SpamAssassin-compatible rules (header, body, rawbody, full, uri,\n"
 		   "mimeheader, meta)." },
+	{ "clamav", "Antivirus: ClamAV in-process (libclamav) or through clamd. Every message\n"
+		    "is scanned as received and every part as mxmoat's MIME parser decoded\n"
+		    "it, in every reading of an ambiguous message. A scan that hits a\n"
+		    "limit, an encrypted archive or document, or a part that cannot be\n"
+		    "parsed is never \"clean\": it gets the unscannable or encrypted policy." },
+	{ "attachments", "Attachment policy: file names (every candidate name the MIME parser\n"
+			 "found, and, with libclamav, the names inside archives) and detected\n"
+			 "file types that are not accepted." },
 	{ "verdict", "From scores and scanner results to an action." },
 	{ "redis", "The Redis server shared by the nodes (greylisting; later Bayes and\n"
 		   "history). Every key starts with prefix and has a TTL." },
@@ -139,10 +157,48 @@ const struct conf_key conf_keys[] = {
 	  OFF(downstream_data_timeout_ms), "600s", NULL, 0,
 	  "Time for the downstream to take the message and answer the final dot." },
 
+	/* [milter] */
+	{ "milter", "listen", CONF_T_STRING, OFF(milter_listen), "", NULL, 0,
+	  "Where the milter listens, in libmilter's syntax: inet:PORT@HOST,\n"
+	  "inet6:PORT@HOST or unix:/path. Empty = no milter. Changing it needs a\n"
+	  "restart." },
+	{ "milter", "command_budget", CONF_T_DURATION, OFF(milter_command_budget_ms), "20s", NULL,
+	  0,
+	  "How long a connect/HELO/MAIL/RCPT callback waits for its scan (e.g.\n"
+	  "greylisting in Redis) before on_error applies. Keep it below Postfix's\n"
+	  "milter_command_timeout (30s)." },
+	{ "milter", "content_budget", CONF_T_DURATION, OFF(milter_content_budget_ms), "240s", NULL,
+	  0,
+	  "How long the end-of-message callback waits for the message scan before\n"
+	  "on_error applies. Keep it below Postfix's milter_content_timeout (300s)." },
+	{ "milter", "on_error", CONF_T_ENUM, OFF(milter_on_error), "tempfail", milter_error_words,
+	  0,
+	  "An internal error (scan over budget, spool error): tempfail = 451 4.3.0,\n"
+	  "the sender retries (fail closed); accept = deliver unscanned (fail open)." },
+	{ "milter", "quarantine", CONF_T_STRING, OFF(milter_quarantine), "", NULL, 0,
+	  "Verdicts that put the message in Postfix's hold queue (with the reason\n"
+	  "and decision id) instead: a comma-separated list of reject, discard,\n"
+	  "tag. Empty = none: rejected mail is rejected, discarded mail dropped." },
+	{ "milter", "authenticated", CONF_T_ENUM, OFF(milter_authenticated), "scan",
+	  milter_auth_words, 0,
+	  "Senders that authenticated to Postfix ({auth_authen} set): scan = the\n"
+	  "whole pipeline except greylisting; accept = not scanned (our namespace\n"
+	  "is still cleaned of incoming X-Spam-*/X-Virus-* fields)." },
+	{ "milter", "tcp_nodelay", CONF_T_BOOL, OFF(milter_tcp_nodelay), "yes", NULL, 0,
+	  "Set TCP_NODELAY on milter connections, so that the header edits and the\n"
+	  "final reply do not wait on the MTA's delayed ACKs (~40 ms a message)." },
+	{ "milter", "io_timeout", CONF_T_DURATION, OFF(milter_io_timeout_ms), "7210s", NULL, 0,
+	  "libmilter's read/write timeout on an MTA connection (smfi_settimeout)." },
+
 	/* [scan] */
 	{ "scan", "workers", CONF_T_COUNT, OFF(scan_workers), "4", NULL, 256,
 	  "Scan worker threads (rules, antivirus, Redis lookups run there, never\n"
 	  "on the event loop). Changing it needs a restart." },
+	{ "scan", "watch_interval", CONF_T_DURATION, OFF(scan_watch_interval_ms), "60s", NULL, 0,
+	  "How often plugins check their data on disk (the ClamAV database\n"
+	  "directory). When it changed, a new scan engine is built with the\n"
+	  "running configuration on a scan worker and swapped in, as SIGHUP does;\n"
+	  "messages in progress finish on the old one. 0 = only on SIGHUP." },
 
 	/* [rules] */
 	{ "rules", "enabled", CONF_T_BOOL, OFF(rules_enabled), "yes", NULL, 0,
@@ -166,6 +222,92 @@ const struct conf_key conf_keys[] = {
 	  "are not run (RULES_TIMEOUT is added and logged)." },
 	{ "rules", "full_max", CONF_T_SIZE, OFF(rules_full_max), "1M", NULL, 0,
 	  "Bytes of the raw message that `full` rules see." },
+
+	/* [clamav] */
+	{ "clamav", "enabled", CONF_T_BOOL, OFF(clamav_enabled), "no", NULL, 0,
+	  "Scan every message for viruses. Needs signatures in [clamav] database\n"
+	  "(freshclam) or a running clamd (backend = clamd)." },
+	{ "clamav", "backend", CONF_T_ENUM, OFF(clamav_backend), "libclamav", av_backend_words, 0,
+	  "libclamav: the engine runs inside mxmoatd, loaded once per configuration\n"
+	  "and shared by all scan workers, scanning from memory. clamd: each object\n"
+	  "is sent to clamd (INSTREAM) at clamd_address; clamd's own clamd.conf\n"
+	  "sets its limits (set AlertExceedsMax, AlertEncrypted* there)." },
+	{ "clamav", "database", CONF_T_STRING, OFF(clamav_database), "/var/lib/clamav", NULL, 0,
+	  "Signature directory (every .cvd/.cld/.hdb/.ndb/.ldb/... in it). A\n"
+	  "change is picked up within [scan] watch_interval; a database that fails\n"
+	  "to load keeps the engine in use (and is logged)." },
+	{ "clamav", "clamd_address", CONF_T_ENDPOINT, OFF(clamav_clamd_address),
+	  "unix:/run/clamav/clamd.ctl", NULL, 0,
+	  "clamd's socket for backend = clamd: unix:/path or host:port." },
+	{ "clamav", "clamd_timeout", CONF_T_DURATION, OFF(clamav_clamd_timeout_ms), "60s", NULL, 0,
+	  "Time clamd may take for one object (connect, send, answer)." },
+	{ "clamav", "scan_raw", CONF_T_BOOL, OFF(clamav_scan_raw), "yes", NULL, 0,
+	  "Also scan the message as received (ClamAV's own mail parser), besides\n"
+	  "every decoded part." },
+	{ "clamav", "max_scan_size", CONF_T_SIZE, OFF(clamav_max_scan_size), "400M", NULL, 0,
+	  "libclamav: bytes scanned per object, archive contents included\n"
+	  "(MaxScanSize); past it: unscannable." },
+	{ "clamav", "max_file_size", CONF_T_SIZE, OFF(clamav_max_file_size), "100M", NULL, 0,
+	  "libclamav: size of one file, also one inside an archive (its size as the\n"
+	  "archive declares it: ClamAV itself would scan a truncated copy); past\n"
+	  "it: unscannable. Keep it above [smtp] max_message_size." },
+	{ "clamav", "max_recursion", CONF_T_COUNT, OFF(clamav_max_recursion), "17", NULL, 255,
+	  "libclamav: nesting of archives and containers; deeper: unscannable." },
+	{ "clamav", "max_files", CONF_T_COUNT, OFF(clamav_max_files), "10000", NULL, 0,
+	  "libclamav: files in one object (archive members); more: unscannable." },
+	{ "clamav", "max_scan_time", CONF_T_DURATION, OFF(clamav_max_scan_time_ms), "120s", NULL, 0,
+	  "Time all scans of one message may take together; past it: unscannable\n"
+	  "(a scanner that does not answer in time is an error instead)." },
+	{ "clamav", "virus_action", CONF_T_ENUM, OFF(clamav_virus_action), "reject", av_virus_words,
+	  0,
+	  "A virus was found. reject: 554 5.7.1 with the virus name and the decision\n"
+	  "id; tag: deliver with X-Virus-Status: Infected (NAME); discard: accept and\n"
+	  "drop." },
+	{ "clamav", "unscannable_action", CONF_T_ENUM, OFF(clamav_unscannable_action), "reject",
+	  av_policy_words, 0,
+	  "A scan hit a limit (ClamAV's or the MIME parser's) or an object could\n"
+	  "not be parsed. reject: 554 5.7.0; tempfail: 451 4.7.0; tag: deliver with\n"
+	  "X-Virus-Status: Unscannable (REASON)." },
+	{ "clamav", "encrypted_action", CONF_T_ENUM, OFF(clamav_encrypted_action), "reject",
+	  av_policy_words, 0,
+	  "An encrypted archive or document (its content cannot be scanned): as\n"
+	  "unscannable_action, reply 554 5.7.0 / 451 4.7.0, or tag as Encrypted." },
+	{ "clamav", "on_error", CONF_T_ENUM, OFF(clamav_on_error), "tempfail", av_error_words, 0,
+	  "The scanner failed (clamd down or too slow, out of memory):\n"
+	  "tempfail = 451 4.7.1, the sender retries (fail closed); accept = deliver\n"
+	  "unscanned (fail open)." },
+	{ "clamav", "temp_directory", CONF_T_STRING, OFF(clamav_temp_directory), "", NULL, 0,
+	  "Where libclamav unpacks archives; empty = [spool] directory." },
+	{ "clamav", "add_headers", CONF_T_BOOL, OFF(clamav_add_headers), "yes", NULL, 0,
+	  "Add X-Virus-Scanned and X-Virus-Status (Clean, Infected (NAME),\n"
+	  "Unscannable (REASON), Encrypted (NAME)) to delivered messages." },
+
+	/* [attachments] */
+	{ "attachments", "enabled", CONF_T_BOOL, OFF(attach_enabled), "yes", NULL, 0,
+	  "Apply the attachment policy to every message." },
+	{ "attachments", "block_extensions", CONF_T_STRING, OFF(attach_block_extensions),
+	  "ade, adp, apk, appx, appxbundle, bat, cab, chm, cmd, com, cpl, diagcab, diagcfg, "
+	  "diagpkg, dll, dmg, ex_, exe, hta, img, ins, iso, isp, jar, jnlp, js, jse, lib, lnk, "
+	  "mde, mjs, msc, msi, msix, msixbundle, msp, mst, nsh, pif, ps1, reg, scf, scr, sct, "
+	  "shb, sys, vb, vbe, vbs, vhd, vhdx, vxd, wsc, wsf, wsh, xll",
+	  NULL, 0,
+	  "File name extensions not accepted (comma-separated, case-insensitive),\n"
+	  "checked on every candidate name of every part (default: Gmail's list\n"
+	  "and a few more). Names are compared as Windows would open them: path,\n"
+	  "trailing dots and spaces, invisible and bidirectional-override\n"
+	  "characters removed. A blocked extension behind another one\n"
+	  "(invoice.pdf.exe) is reported as a double extension." },
+	{ "attachments", "block_types", CONF_T_STRING, OFF(attach_block_types),
+	  "CL_TYPE_MSEXE, CL_TYPE_ELF, CL_TYPE_MACHO, CL_TYPE_MACHO_UNIBIN", NULL, 0,
+	  "Detected file types not accepted, whatever the name says (ClamAV type\n"
+	  "names, as clamscan --debug prints them; empty = none). Parts are\n"
+	  "recognised by their content; with libclamav, files inside archives too." },
+	{ "attachments", "in_archives", CONF_T_BOOL, OFF(attach_in_archives), "yes", NULL, 0,
+	  "With [clamav] backend = libclamav: apply block_extensions and block_types\n"
+	  "to the files inside archives as well." },
+	{ "attachments", "action", CONF_T_ENUM, OFF(attach_action), "reject", av_policy_words, 0,
+	  "A blocked attachment. reject: 554 5.7.1 with the file name; tempfail:\n"
+	  "451 4.7.1; tag: deliver with X-Virus-Status: Blocked (NAME)." },
 
 	/* [verdict] */
 	{ "verdict", "reject_score", CONF_T_SCORE, OFF(reject_score), "15", NULL, 0,
@@ -342,6 +484,12 @@ const struct conf_key conf_keys[] = {
 	  "error, warning, info or debug." },
 
 	/* [daemon] */
+	{ "daemon", "user", CONF_T_STRING, OFF(daemon_user), "mxmoat", NULL, 0,
+	  "Started as root, mxmoatd binds its listeners and reads its keys, then\n"
+	  "runs as this user (create it: useradd --system mxmoat); it never runs\n"
+	  "as root. Under systemd's DynamicUser it starts unprivileged already." },
+	{ "daemon", "group", CONF_T_STRING, OFF(daemon_group), "", NULL, 0,
+	  "Group to run as (empty: the user's primary group)." },
 	{ "daemon", "pidfile", CONF_T_STRING, OFF(pidfile), "", NULL, 0,
 	  "Write the daemon's PID here (empty = none). `mxmoat reload` reads it." },
 	{ "daemon", "shutdown_timeout", CONF_T_DURATION, OFF(shutdown_timeout_ms), "30s",

@@ -1,12 +1,14 @@
 #include "relay/relay.h"
 #include "core/bev.h"
 #include "core/log.h"
+#include "core/tls.h"
 #include "core/xalloc.h"
 #include "smtp/smtp_dot.h"
 #include "verdict/header_edit.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
@@ -24,6 +26,7 @@ enum relay_state {
 	RELAY_READY,    /* connected, nothing outstanding */
 	RELAY_WAITING,  /* a command is outstanding */
 	RELAY_SENDING,  /* streaming the message, then waiting for the reply */
+	RELAY_TLS,      /* STARTTLS: handshake running */
 	RELAY_DOWN,
 };
 
@@ -44,6 +47,8 @@ struct relay {
 	uint64_t spool_off;
 	struct smtp_dot_encoder enc;
 	const struct header_edit *edit;
+	bool tls;               /* the connection runs over TLS */
+	bool starttls_sent;     /* the pending command is STARTTLS */
 	bool prepend_done;
 	bool data_done;
 	char *chunk;
@@ -74,7 +79,7 @@ static void
 go_down(struct relay *r, const char *fmt, ...)
 {
 	bool report = r->state == RELAY_CONNECTING || r->state == RELAY_WAITING ||
-		      r->state == RELAY_SENDING;
+		      r->state == RELAY_SENDING || r->state == RELAY_TLS;
 	va_list ap;
 
 	if (r->state == RELAY_DOWN)
@@ -159,6 +164,13 @@ read_cb(struct bufferevent *bev, void *arg)
 			return;
 		}
 		if (ret == 1) {
+			if (r->starttls_sent && evbuffer_get_length(in) > 0) {
+				/* bytes after the 220 to STARTTLS are plaintext a
+				 * third party may have injected: dropped */
+				log_warning("sid=%016llx event=downstream_tls_injection bytes=%zu",
+					    (unsigned long long)r->sid, evbuffer_get_length(in));
+				evbuffer_drain(in, evbuffer_get_length(in));
+			}
 			if (evbuffer_get_length(in) > 0) {
 				/* lock-step: nothing may follow a reply until
 				 * we send the next command */
@@ -264,6 +276,21 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct relay *r = arg;
 
+	if (r->state == RELAY_TLS && (what & BEV_EVENT_CONNECTED)) {
+		/* the handshake is done: report it as a reply would be */
+		r->tls = true;
+		r->state = RELAY_READY;
+		evtimer_del(r->timer);
+		r->cb(r->ctx, RELAY_TLS_UP, NULL);
+		return;
+	}
+	if (r->state == RELAY_TLS && (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))) {
+		char e[300];
+
+		tls_error(e, sizeof(e));
+		go_down(r, "downstream TLS handshake failed: %s", e);
+		return;
+	}
 	if (what & BEV_EVENT_CONNECTED) {
 		int one = 1;
 		int fd = bufferevent_getfd(bev);
@@ -336,6 +363,7 @@ relay_connect(struct relay *r, const struct netaddr *addr, uint64_t timeout_ms)
 	bufferevent_setcb(r->bev, read_cb, write_cb, event_cb, r);
 	bufferevent_setwatermark(r->bev, EV_WRITE, RELAY_OUT_HIGH / 2, 0);
 	r->state = RELAY_CONNECTING;
+	r->tls = false;
 	r->timeout_ms = timeout_ms;
 	r->started_ms = now_ms();
 	smtp_reply_reset(&r->reply);
@@ -359,6 +387,52 @@ check_ready(struct relay *r, const char *what)
 }
 
 int
+relay_starttls(struct relay *r, SSL_CTX *ctx, const char *name, uint64_t timeout_ms)
+{
+	struct bufferevent *tb;
+	SSL *ssl;
+
+	if (check_ready(r, "starttls") < 0)
+		return -1;
+	ssl = SSL_new(ctx);
+	if (ssl == NULL)
+		return -1;
+	if (name != NULL && name[0] != '\0') {
+		SSL_set_tlsext_host_name(ssl, name);
+		/* the certificate must carry the name (when verifying) */
+		SSL_set1_host(ssl, name);
+	}
+	bufferevent_enable(r->bev, EV_READ | EV_WRITE);
+	tb = bufferevent_openssl_filter_new(r->base, r->bev, ssl, BUFFEREVENT_SSL_CONNECTING,
+					    BEV_OPT_CLOSE_ON_FREE);
+	if (tb == NULL) {
+		SSL_free(ssl);
+		return -1;
+	}
+	r->bev = tb;
+	r->starttls_sent = false;
+	bufferevent_setcb(tb, read_cb, write_cb, event_cb, r);
+	bufferevent_setwatermark(tb, EV_WRITE, RELAY_OUT_HIGH / 2, 0);
+	bufferevent_enable(tb, EV_READ | EV_WRITE);
+	r->state = RELAY_TLS;
+	r->timeout_ms = timeout_ms;
+	arm_timer(r);
+	return 0;
+}
+
+void
+relay_expect_starttls(struct relay *r)
+{
+	r->starttls_sent = true;
+}
+
+bool
+relay_is_tls(const struct relay *r)
+{
+	return r->tls;
+}
+
+int
 relay_command(struct relay *r, const char *line, size_t len, uint64_t timeout_ms)
 {
 	struct evbuffer *out;
@@ -368,7 +442,11 @@ relay_command(struct relay *r, const char *line, size_t len, uint64_t timeout_ms
 	out = bufferevent_get_output(r->bev);
 	evbuffer_add(out, line, len);
 	evbuffer_add(out, "\r\n", 2);
-	bev_flush(r->bev);
+	/* over TLS the bufferevent encrypts and writes: never the fd */
+	if (!r->tls)
+		bev_flush(r->bev);
+	else
+		bufferevent_enable(r->bev, EV_WRITE);
 	r->state = RELAY_WAITING;
 	r->timeout_ms = timeout_ms;
 	r->started_ms = now_ms();
@@ -402,13 +480,16 @@ relay_send_data(struct relay *r, struct spool *spool, const struct header_edit *
 void
 relay_quit(struct relay *r)
 {
-	if (r->state == RELAY_READY && r->bev != NULL) {
+	if (r->state == RELAY_READY && r->bev != NULL && !r->tls) {
 		struct evbuffer *out = bufferevent_get_output(r->bev);
 		int fd = bufferevent_getfd(r->bev);
 
 		evbuffer_add(out, "QUIT\r\n", 6);
-		/* best effort, without waiting: the session is ending */
+		/* best effort, without waiting: the session is ending (over TLS
+		 * the connection is just closed: no plaintext to the fd) */
+		evbuffer_unfreeze(out, 1);
 		evbuffer_write(out, fd);
+		evbuffer_freeze(out, 1);
 	}
 	r->state = RELAY_DOWN;
 	snprintf(r->error, sizeof(r->error), "closed");

@@ -32,8 +32,13 @@ struct event_base;
 struct header_edit;
 struct relay;
 
-/* status 1: a complete reply; -1: failure (reply is NULL). */
+/* status 1: a complete reply; RELAY_TLS_UP: the STARTTLS handshake is
+ * done (reply NULL); -1: failure (reply NULL). */
 typedef void relay_reply_fn(void *ctx, int status, const struct smtp_reply *reply);
+
+#define RELAY_TLS_UP 2
+
+typedef struct ssl_ctx_st SSL_CTX;
 
 struct relay *relay_new(struct event_base *base, uint64_t sid, relay_reply_fn *cb,
 			void *ctx);
@@ -49,6 +54,14 @@ int relay_command(struct relay *r, const char *line, size_t len, uint64_t timeou
  * must stay alive until the reply. Returns as relay_command(). */
 int relay_send_data(struct relay *r, struct spool *spool, const struct header_edit *edit,
 		    uint64_t timeout_ms);
+/* relay_expect_starttls(): the next command sent is STARTTLS: bytes that
+ * follow its 220 are dropped (injected plaintext), not a protocol error */
+void relay_expect_starttls(struct relay *r);
+/* relay_starttls(): after the 220 to STARTTLS, start TLS (SNI and, with a
+ * verifying ctx, the certificate's name: name); the callback gets
+ * RELAY_TLS_UP or -1. */
+int relay_starttls(struct relay *r, SSL_CTX *ctx, const char *name, uint64_t timeout_ms);
+bool relay_is_tls(const struct relay *r);
 /* relay_quit(): send QUIT without waiting; the relay is down afterwards. */
 void relay_quit(struct relay *r);
 bool relay_is_up(const struct relay *r);

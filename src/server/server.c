@@ -34,6 +34,7 @@ struct server {
 	struct conf *conf;           /* = the engine's */
 	struct scan_pool *pool;
 	SSL_CTX *tls_server;         /* NULL: no STARTTLS offered */
+	SSL_CTX *tls_client;         /* STARTTLS to the downstream */
 	struct evconnlistener *listeners[CONF_MAX_LISTEN];
 	size_t nlisteners;
 	struct session *sessions;
@@ -212,6 +213,8 @@ server_new(struct event_base *base, struct scan_engine *engine, const char **err
 		static char msg[600];
 
 		srv->tls_server = tls_server_ctx_new(conf, &terr);
+		if (terr == NULL)
+			srv->tls_client = tls_client_ctx_new(conf, &terr);
 		if (terr != NULL) {
 			snprintf(msg, sizeof(msg), "%s", terr);
 			free(terr);
@@ -298,6 +301,8 @@ server_free(struct server **sp)
 	scan_engine_unref(&srv->engine);
 	if (srv->tls_server != NULL)
 		SSL_CTX_free(srv->tls_server);
+	if (srv->tls_client != NULL)
+		SSL_CTX_free(srv->tls_client);
 	free(srv);
 }
 
@@ -319,8 +324,11 @@ server_reload(struct server *srv, struct scan_engine *engine)
 	{
 		char *terr = NULL;
 		SSL_CTX *ctx = tls_server_ctx_new(conf, &terr);
+		SSL_CTX *cctx = terr == NULL ? tls_client_ctx_new(conf, &terr) : NULL;
 
 		if (terr != NULL) {
+			if (ctx != NULL)
+				SSL_CTX_free(ctx);
 			/* the certificate is part of the configuration: keep the
 			 * old context, as for any other invalid setting */
 			log_error("event=reload warning=\"TLS: %s; keeping the old certificate\"", terr);
@@ -329,6 +337,9 @@ server_reload(struct server *srv, struct scan_engine *engine)
 			if (srv->tls_server != NULL)
 				SSL_CTX_free(srv->tls_server);
 			srv->tls_server = ctx;
+			if (srv->tls_client != NULL)
+				SSL_CTX_free(srv->tls_client);
+			srv->tls_client = cctx;
 		}
 	}
 	scan_engine_unref(&srv->engine);
@@ -340,6 +351,12 @@ SSL_CTX *
 server_tls(const struct server *srv)
 {
 	return srv->tls_server;
+}
+
+SSL_CTX *
+server_tls_client(const struct server *srv)
+{
+	return srv->tls_client;
 }
 
 static void

@@ -39,6 +39,8 @@ struct scan_engine *server_engine(const struct server *s);
 struct scan_pool *server_pool(const struct server *s);
 /* server_tls(): the STARTTLS context, or NULL when [tls] has none */
 struct ssl_ctx_st *server_tls(const struct server *s);
+/* server_tls_client(): the context for STARTTLS to the downstream */
+struct ssl_ctx_st *server_tls_client(const struct server *s);
 struct event_base *server_base(const struct server *s);
 
 struct evdns_base *server_dns(const struct server *s);

@@ -128,23 +128,11 @@ session_rcpt_scanned(struct session *s, struct scan_result *res)
 {
 	struct txn *t = s->txn;
 	struct verdict v;
-	size_t i;
 
 	s->state = SESSION_COMMAND;
 	verdict_init(&v);
 	/* only forced actions count at RCPT: a score is for the message */
-	for (i = 0; i < res->nforced; i++) {
-		const struct scan_forced *f = &res->forced[i];
-
-		if ((f->action == VERDICT_TEMPFAIL || f->action == VERDICT_REJECT) &&
-		    (v.action != VERDICT_REJECT)) {
-			v.action = f->action;
-			v.code = f->code;
-			snprintf(v.enhanced, sizeof(v.enhanced), "%s", f->enhanced);
-			snprintf(v.text, sizeof(v.text), "%s", f->text);
-			snprintf(v.reason, sizeof(v.reason), "%s", f->reason);
-		}
-	}
+	verdict_decide_rcpt(res, &v);
 	/* keep the symbols (greylist passes, whitelists) for the summary; the
 	 * forced actions were for this recipient alone: merged, they would
 	 * make the verdict at end of DATA refuse the message for the other
@@ -283,6 +271,16 @@ helo_is_plain(const char *h)
 	return true;
 }
 
+/* STARTTLS to the downstream: required, or when it is not on loopback */
+static bool
+downstream_wants_tls(const struct session *s)
+{
+	if (s->conf->downstream_tls == CONF_DS_TLS_YES)
+		return true;
+	return s->conf->downstream_tls == CONF_DS_TLS_AUTO &&
+	       !netaddr_is_loopback(&s->conf->downstream);
+}
+
 static void
 downstream_failed(struct session *s, const struct smtp_reply *r, const char *what)
 {
@@ -350,9 +348,48 @@ session_cmd_reply(struct session *s, int status, const struct smtp_reply *r)
 					    "downstream_no_xclient");
 			return;
 		}
+		if (!relay_is_tls(s->relay) && downstream_wants_tls(s)) {
+			struct buf st = BUF_INIT;
+
+			if (!(s->caps.mask & SMTP_CAP_STARTTLS)) {
+				if (s->conf->downstream_tls == CONF_DS_TLS_YES) {
+					log_error("sid=%016llx event=config_error error=\"downstream does "
+						  "not offer STARTTLS and [downstream] tls = yes\"",
+						  (unsigned long long)s->sid);
+					session_close_reply(s, 421, "4.3.0",
+							    "Service temporarily unavailable",
+							    "downstream_no_tls");
+					return;
+				}
+			} else {
+				relay_expect_starttls(s->relay);
+				buf_append_str(&st, "STARTTLS");
+				session_send(s, PENDING_STARTTLS, &st);
+				buf_deinit(&st);
+				return;
+			}
+		}
 		update_offer(s);
 		s->downstream_ready = true;
 		session_maybe_greet(s);
+		return;
+	case PENDING_STARTTLS:
+		if (r->code != 220) {
+			downstream_failed(s, r, "starttls");
+			return;
+		}
+		s->pending = PENDING_TLS_HANDSHAKE;
+		if (relay_starttls(s->relay, server_tls_client(s->server),
+				   s->conf->downstream_tls_name,
+				   s->conf->downstream_connect_timeout_ms) < 0) {
+			s->pending = PENDING_NONE;
+			downstream_failed(s, NULL, "starttls");
+		}
+		return;
+	case PENDING_TLS_HANDSHAKE:
+		/* RFC 3207: forget what was said before TLS, EHLO again */
+		log_info("sid=%016llx event=downstream_tls", (unsigned long long)s->sid);
+		send_ehlo(s, PENDING_EHLO_INIT, s->conf->helo_name);
 		return;
 	case PENDING_XCLIENT:
 		/* Postfix answers 220 (XCLIENT_README); smtp-sink 250 */

@@ -1238,6 +1238,9 @@ class Mxmoatd(_LogFile):
         if "listen" not in server:
             server["listen"] = hostport("127.0.0.1", free_port())
         self.config.setdefault("spool", {}).setdefault("directory", str(self.workdir / "spool"))
+        if os.geteuid() == 0:
+            # mxmoatd refuses to run as root: it binds, then becomes this user
+            self.config.setdefault("daemon", {}).setdefault("user", "nobody")
         listen = server["listen"]
         if isinstance(listen, (list, tuple)):
             listen = ", ".join(listen)
@@ -1266,8 +1269,16 @@ class Mxmoatd(_LogFile):
 
     def write_config(self) -> str:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        Path(self.config["spool"]["directory"]).mkdir(parents=True, exist_ok=True)
-        return write_ini(self.conf_path, self.config)
+        spool = Path(self.config["spool"]["directory"])
+        spool.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            # the unprivileged user writes the spool files
+            os.chmod(spool, 0o1777)
+            make_traversable(spool)
+        path = write_ini(self.conf_path, self.config)
+        os.chmod(self.conf_path, 0o644)  # re-read by the dropped user on reload
+        make_traversable(self.workdir)
+        return path
 
     def start(self, timeout: float = 10.0) -> "Mxmoatd":
         if not self.binary.exists():

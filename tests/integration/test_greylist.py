@@ -412,8 +412,10 @@ def test_redis_failure_tempfail_policy(redis, sink, mxmoatd_factory):
 def test_redis_password_database_and_unix_socket(redis_factory, sink, mxmoatd_factory,
                                                  tmp_path):
     sock = tmp_path / "redis.sock"
+    # 777: mxmoatd runs as nobody after binding (it refuses to run as root);
+    # the password is what guards this socket
     r = redis_factory(name="redis-auth", args=["--requirepass", "s3cret", "--unixsocket",
-                                                str(sock), "--unixsocketperm", "700"])
+                                                str(sock), "--unixsocketperm", "777"])
     md = mxmoatd_factory(config(r, redis_conf={"address": f"unix:{sock}", "password": "s3cret",
                                                "database": 3, "prefix": "site1:"}),
                          downstream=sink)

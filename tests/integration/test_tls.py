@@ -168,3 +168,45 @@ def test_bad_certificate_refused_at_start(tmp_path, mxmoatd_factory, sink):
                        capture_output=True, text=True, timeout=20)
     assert r.returncode == 1
     assert "[tls] cert" in r.stderr
+
+
+# --- STARTTLS to the downstream ----------------------------------------------
+
+def tls_postfix(postfix_factory, cert):
+    crt, key = cert
+    return postfix_factory(name="postfix", main_cf={
+        "smtpd_tls_cert_file": str(crt), "smtpd_tls_key_file": str(key),
+        "smtpd_tls_security_level": "may", "smtpd_tls_loglevel": "1"})
+
+
+def test_downstream_starttls_verified(cert, postfix_factory, mxmoatd_factory):
+    pf = tls_postfix(postfix_factory, cert)
+    md = mxmoatd_factory(config(cert, downstream={
+        "tls": "yes", "tls_verify": "yes", "tls_ca": str(cert[0]), "tls_name": HOST}),
+        downstream=pf)
+    with smtplib.SMTP(md.host, md.port) as s:
+        s.ehlo("client.example")
+        assert s.sendmail("a@example.org", ["b@example.net"], MESSAGE) == {}
+    pf.wait_log(r"TLS connection established from \S+: TLSv1\.[23]")
+    assert pf.sink.wait_messages(1)
+    md.wait_log(r"event=downstream_tls")
+
+
+def test_downstream_starttls_wrong_name_refused(cert, postfix_factory, mxmoatd_factory):
+    pf = tls_postfix(postfix_factory, cert)
+    md = mxmoatd_factory(config(cert, downstream={
+        "tls": "yes", "tls_verify": "yes", "tls_ca": str(cert[0]),
+        "tls_name": "other.example"}), downstream=pf)
+    with RawClient(md.host, md.port) as c:
+        code, lines = c.reply()
+        assert code == 421
+    md.wait_log(r"downstream TLS handshake failed")
+    assert pf.sink.count() == 0
+
+
+def test_downstream_tls_required_but_not_offered(cert, sink, mxmoatd_factory):
+    md = mxmoatd_factory(config(cert, downstream={"tls": "yes", "tls_verify": "no"}),
+                         downstream=sink)
+    with RawClient(md.host, md.port) as c:
+        assert c.reply()[0] == 421
+    md.wait_log(r"does not offer STARTTLS")
