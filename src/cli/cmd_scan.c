@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "core/id.h"
 #include "core/xalloc.h"
+#include "plugins/clamav/clamav_plugin.h"
 #include "plugins/rules/rules_plugin.h"
 #include "scan/scan.h"
 #include "verdict/verdict.h"
@@ -83,6 +84,15 @@ json_str(const char *s)
 	putchar('"');
 }
 
+/* a rule's description, or what another plugin's symbol means */
+static const char *
+describe(struct rules *rules, const char *name)
+{
+	const char *d = rules != NULL ? rules_describe(rules, name) : NULL;
+
+	return d != NULL ? d : clamav_plugin_symbol_description(name);
+}
+
 static int
 scan_one(const struct scan_engine *e, const struct conf *c, const struct scan_opts *o,
 	 const char *file, struct rules *rules)
@@ -121,9 +131,16 @@ scan_one(const struct scan_engine *e, const struct conf *c, const struct scan_op
 		printf(",\"action\":\"%s\",\"score\":%.3f,\"required\":%.1f,\"reason\":",
 		       verdict_action_name(v.action), v.score, v.required);
 		json_str(v.reason);
+		if (v.action == VERDICT_REJECT || v.action == VERDICT_TEMPFAIL) {
+			char reply[300];
+
+			snprintf(reply, sizeof(reply), "%d %s %s", v.code, v.enhanced, v.text);
+			printf(",\"reply\":");
+			json_str(reply);
+		}
 		printf(",\"symbols\":[");
 		for (i = 0; i < res.nsymbols; i++) {
-			const char *d = rules != NULL ? rules_describe(rules, res.symbols[i].name) : NULL;
+			const char *d = describe(rules, res.symbols[i].name);
 
 			printf("%s{\"name\":", i > 0 ? "," : "");
 			json_str(res.symbols[i].name);
@@ -147,7 +164,7 @@ scan_one(const struct scan_engine *e, const struct conf *c, const struct scan_op
 			       "---- ---------------------- "
 			       "--------------------------------------------------\n");
 		for (i = 0; i < res.nsymbols; i++) {
-			const char *d = rules != NULL ? rules_describe(rules, res.symbols[i].name) : NULL;
+			const char *d = describe(rules, res.symbols[i].name);
 
 			printf("%4.1f %-22s %s\n", res.symbols[i].score, res.symbols[i].name,
 			       d != NULL ? d : "");

@@ -42,6 +42,10 @@ void scan_engine_run(const struct scan_engine *e, struct scan_request *req,
  * -1 when the spool cannot be read (*error_r). */
 int scan_engine_scan_data(const struct scan_engine *e, struct scan_request *req,
 			  struct msg **msg_r, struct scan_result *res, const char **error_r);
+/* scan_engine_stale_plugin(): the first plugin whose data on disk
+ * changed since the engine was built (plugin stale()), or NULL. On a scan
+ * worker: it may stat files. */
+const char *scan_engine_stale_plugin(const struct scan_engine *e);
 /* one line per enabled plugin: "name: <describe()>" */
 void scan_engine_describe(const struct scan_engine *e, struct buf *out);
 
