@@ -315,6 +315,60 @@ section_exists(const char *section)
 	return false;
 }
 
+/* [milter]: listen in libmilter's syntax (inet:PORT@HOST, inet6:PORT@HOST,
+ * unix:/path, local:/path), quarantine as a list of verdict names */
+static int
+milter_finish(struct conf *c, struct buf *err)
+{
+	const char *l = c->milter_listen, *p;
+	char item[64];
+
+	if (l[0] != '\0') {
+		if (strncmp(l, "unix:", 5) == 0 || strncmp(l, "local:", 6) == 0) {
+			p = strchr(l, ':') + 1;
+			if (p[0] != '/' || strlen(p) >= 108) {
+				buf_appendf(err, "[milter] listen: unix:/absolute/path (under 108 bytes)");
+				return -1;
+			}
+		} else if (strncmp(l, "inet:", 5) == 0 || strncmp(l, "inet6:", 6) == 0) {
+			unsigned long port;
+			char *end;
+
+			p = strchr(l, ':') + 1;
+			port = strtoul(p, &end, 10);
+			if (end == p || port == 0 || port > 65535 || (*end != '\0' && *end != '@') ||
+			    (*end == '@' && end[1] == '\0') || strpbrk(p, " \t") != NULL) {
+				buf_appendf(err, "[milter] listen: inet:PORT@HOST, inet6:PORT@HOST "
+						 "or unix:/path");
+				return -1;
+			}
+		} else {
+			buf_appendf(err, "[milter] listen: inet:PORT@HOST, inet6:PORT@HOST or unix:/path");
+			return -1;
+		}
+	}
+	if (c->milter_command_budget_ms == 0 || c->milter_content_budget_ms == 0) {
+		buf_appendf(err, "[milter] command_budget and content_budget must be above 0");
+		return -1;
+	}
+	c->milter_quarantine_mask = 0;
+	p = c->milter_quarantine;
+	while (split_list(&p, item, sizeof(item))) {
+		if (strcmp(item, "reject") == 0)
+			c->milter_quarantine_mask |= CONF_MILTER_HOLD_REJECT;
+		else if (strcmp(item, "discard") == 0)
+			c->milter_quarantine_mask |= CONF_MILTER_HOLD_DISCARD;
+		else if (strcmp(item, "tag") == 0)
+			c->milter_quarantine_mask |= CONF_MILTER_HOLD_TAG;
+		else {
+			buf_appendf(err, "[milter] quarantine: \"%s\" is not one of reject, discard, tag",
+				    item);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 conf_finish(struct conf *c, struct buf *err)
 {
@@ -335,8 +389,11 @@ conf_finish(struct conf *c, struct buf *err)
 		free(c->helo_name);
 		c->helo_name = xstrdup(c->hostname);
 	}
-	if (c->listen.count == 0) {
-		buf_appendf(err, "[server] listen: at least one address is needed");
+	if (milter_finish(c, err) < 0)
+		return -1;
+	if (c->listen.count == 0 && c->milter_listen[0] == '\0') {
+		buf_appendf(err, "[server] listen: at least one address is needed "
+				 "(or a [milter] listen)");
 		return -1;
 	}
 	if (c->max_line_length < 512) {

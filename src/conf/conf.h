@@ -94,6 +94,7 @@ struct conf {
 	unsigned int min_data_rate;
 	bool smtputf8;
 	bool dsn;
+	bool auth_without_tls;
 
 	/* [tls] */
 	char *tls_cert;
@@ -207,6 +208,8 @@ struct conf {
 	double greylist_data_max_score;
 	char *greylist_text;
 	enum conf_greylist_failure greylist_redis_failure;
+	uint64_t greylist_cache_ttl_ms;
+	unsigned int greylist_cache_size;
 
 	/* [mime] */
 	uint64_t mime_max_header_size;

@@ -111,6 +111,9 @@ const struct conf_key conf_keys[] = {
 	  "data_timeout from now. Past the deadline: 421 4.4.2." },
 	{ "smtp", "smtputf8", CONF_T_BOOL, OFF(smtputf8), "yes", NULL, 0,
 	  "Offer SMTPUTF8 (when the downstream offers it too)." },
+	{ "smtp", "auth_without_tls", CONF_T_BOOL, OFF(auth_without_tls), "no", NULL, 0,
+	  "Offer the downstream's AUTH (relayed in lock-step; authenticated\n"
+	  "sessions skip greylisting) also before STARTTLS. No: only over TLS." },
 	{ "smtp", "dsn", CONF_T_BOOL, OFF(dsn), "yes", NULL, 0,
 	  "Offer DSN and pass RET/ENVID/NOTIFY/ORCPT on (when the downstream does)." },
 
@@ -426,6 +429,13 @@ const struct conf_key conf_keys[] = {
 	  greylist_failure_words, 0,
 	  "Redis down or slow: skip greylisting (fail open, counted and logged) or\n"
 	  "tempfail (451 4.7.1 for every message until Redis is back)." },
+	{ "greylist", "cache_ttl", CONF_T_DURATION, OFF(greylist_cache_ttl_ms), "60s", NULL, 0,
+	  "Each node remembers passes (a known triplet, an auto-whitelisted client)\n"
+	  "this long and answers them without Redis; greylisted triplets always ask\n"
+	  "Redis. Within it, `mxmoat greylist drop` does not reach that node yet\n"
+	  "and passes neither refresh TTLs nor count for the auto-whitelist. 0 = off." },
+	{ "greylist", "cache_size", CONF_T_COUNT, OFF(greylist_cache_size), "65536", NULL,
+	  16777216, "Entries in that memory (about 32 bytes each)." },
 
 	/* [mime] */
 	{ "mime", "max_header_size", CONF_T_SIZE, OFF(mime_max_header_size), "100K",

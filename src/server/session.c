@@ -46,6 +46,7 @@ session_free_cb(evutil_socket_t fd, short what, void *arg)
 	event_free(s->timer);
 	buf_deinit(&s->line);
 	buf_deinit(&s->deferred_reply);
+	buf_deinit(&s->auth_line);
 	server_session_gone(s->server, s);
 	conf_unref(&s->conf);
 	scan_engine_unref(&s->engine);
@@ -370,7 +371,7 @@ session_input(struct session *s)
 				session_data_end(s);
 			continue;
 		}
-		if (s->state != SESSION_COMMAND)
+		if (s->state != SESSION_COMMAND && s->state != SESSION_AUTH)
 			break;
 		if (avail == 0) {
 			if (s->client_eof) {
@@ -413,7 +414,10 @@ session_input(struct session *s)
 			s->line.len = n;
 			s->line.data[n] = '\0';
 			session_arm_timer(s, s->conf->command_timeout_ms);
-			session_cmd_dispatch(s, s->line.data, n);
+			if (s->state == SESSION_AUTH)
+				session_auth_input(s, s->line.data, n);
+			else
+				session_cmd_dispatch(s, s->line.data, n);
 		}
 	}
 }
@@ -423,7 +427,7 @@ read_cb(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 
-	if (s->state == SESSION_COMMAND || s->state == SESSION_DATA)
+	if (s->state == SESSION_COMMAND || s->state == SESSION_DATA || s->state == SESSION_AUTH)
 		session_input(s);
 }
 
@@ -550,6 +554,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 			schedule_free(s);
 		break;
 	case SESSION_COMMAND:
+	case SESSION_AUTH:
 		session_close_reply(s, 421, "4.4.2", "Error: timeout exceeded", "command_timeout");
 		break;
 	case SESSION_DATA:

@@ -410,7 +410,34 @@ session_cmd_reply(struct session *s, int status, const struct smtp_reply *r)
 			downstream_failed(s, r, "ehlo_after_xclient");
 			return;
 		}
+		if (s->auth_line.len > 0) {
+			/* XCLIENT went first so that the AUTH state survives */
+			session_send(s, PENDING_AUTH, &s->auth_line);
+			buf_reset(&s->auth_line);
+			return;
+		}
 		send_mail(s);
+		return;
+	case PENDING_AUTH:
+		if (r->code == 334) {
+			/* the client answers the challenge on the next line */
+			s->state = SESSION_AUTH;
+			session_reply_relayed(s, r);
+			session_resume(s);
+			return;
+		}
+		s->state = SESSION_COMMAND;
+		if (r->code == 235) {
+			s->authenticated = true;
+			log_info("sid=%016llx event=auth mechanism=%s status=ok",
+				 (unsigned long long)s->sid, s->auth_login);
+		} else {
+			log_info("sid=%016llx event=auth mechanism=%s status=failed code=%d",
+				 (unsigned long long)s->sid, s->auth_login, r->code);
+		}
+		if (!session_reply_relayed(s, r))
+			return;
+		session_resume(s);
 		return;
 	case PENDING_XFORWARD:
 		if (r->code != 250)
@@ -472,6 +499,15 @@ session_cmd_reply(struct session *s, int status, const struct smtp_reply *r)
 
 /* --- the verbs ---------------------------------------------------------- */
 
+/* AUTH is the downstream's (relayed in lock-step), offered only over TLS
+ * unless [smtp] auth_without_tls, and not after a successful AUTH */
+static bool
+auth_offered(const struct session *s)
+{
+	return (s->caps.mask & SMTP_CAP_AUTH) && s->caps.auth_mechs[0] != '\0' &&
+	       !s->authenticated && (s->tls || s->conf->auth_without_tls);
+}
+
 static void
 ehlo_reply(struct session *s, struct buf *out, bool esmtp)
 {
@@ -496,6 +532,8 @@ ehlo_reply(struct session *s, struct buf *out, bool esmtp)
 		buf_append_str(out, "250-STARTTLS\r\n");
 	/* ours alone: the downstream gets DATA */
 	buf_append_str(out, "250-CHUNKING\r\n");
+	if (auth_offered(s))
+		buf_appendf(out, "250-AUTH %s\r\n", s->caps.auth_mechs);
 	if (s->offer & SMTP_CAP_ENHANCEDSTATUSCODES)
 		buf_append_str(out, "250 ENHANCEDSTATUSCODES\r\n");
 	else
@@ -641,6 +679,23 @@ xattr(struct buf *cmd, const char *attrs, const char *name, const char *value)
 }
 
 static void
+send_xclient(struct session *s)
+{
+	struct buf x = BUF_INIT;
+	const char *attrs = s->caps.xclient_attrs;
+
+	/* HELO and PROTO first, NAME and ADDR last (XCLIENT_README) */
+	buf_append_str(&x, "XCLIENT");
+	xattr(&x, attrs, "HELO", s->attrs.helo);
+	xattr(&x, attrs, "PROTO", s->attrs.proto);
+	xattr(&x, attrs, "PORT", s->attrs.port);
+	xattr(&x, attrs, "NAME", s->attrs.name);
+	xattr(&x, attrs, "ADDR", s->attrs.addr);
+	session_send(s, PENDING_XCLIENT, &x);
+	buf_deinit(&x);
+}
+
+static void
 cmd_mail(struct session *s, const struct smtp_cmd *c)
 {
 	struct smtp_path_args a;
@@ -684,18 +739,7 @@ cmd_mail(struct session *s, const struct smtp_cmd *c)
 	t->smtputf8 = smtputf8;
 
 	if (s->conf->forward == CONF_FORWARD_XCLIENT && !s->xclient_sent) {
-		struct buf x = BUF_INIT;
-		const char *attrs = s->caps.xclient_attrs;
-
-		/* HELO and PROTO first, NAME and ADDR last (XCLIENT_README) */
-		buf_append_str(&x, "XCLIENT");
-		xattr(&x, attrs, "HELO", s->attrs.helo);
-		xattr(&x, attrs, "PROTO", s->attrs.proto);
-		xattr(&x, attrs, "PORT", s->attrs.port);
-		xattr(&x, attrs, "NAME", s->attrs.name);
-		xattr(&x, attrs, "ADDR", s->attrs.addr);
-		session_send(s, PENDING_XCLIENT, &x);
-		buf_deinit(&x);
+		send_xclient(s);
 		return;
 	}
 	if (s->conf->forward == CONF_FORWARD_XFORWARD && (s->caps.mask & SMTP_CAP_XFORWARD)) {
@@ -815,6 +859,101 @@ cmd_starttls(struct session *s, const struct smtp_cmd *c)
 		session_tls_start(s);
 	else
 		s->tls_start_pending = true;
+}
+
+/* base64 or "*": what may answer a 334 (RFC 4954) */
+static bool
+auth_line_ok(const char *p, size_t len)
+{
+	size_t i;
+
+	if (len == 1 && p[0] == '*')
+		return true;
+	for (i = 0; i < len; i++) {
+		char c = p[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '+' || c == '/' || c == '='))
+			return false;
+	}
+	return true;
+}
+
+/* AUTH, relayed to the downstream in lock-step (submission-style use):
+ * the downstream checks the credentials; a session that authenticated
+ * is marked so that policies (greylisting) skip it. What the client
+ * sends is never logged. */
+static void
+cmd_auth(struct session *s, const struct smtp_cmd *c)
+{
+	struct view mech = c->arg, resp = VIEW_NULL;
+	const char *sp = memchr(c->arg.p, ' ', c->arg.len);
+	size_t i;
+
+	if (!auth_offered(s)) {
+		session_reply_error(s, s->authenticated ? 503 : 502, "5.5.1",
+				    s->authenticated ? "Error: already authenticated"
+						     : "Error: authentication not enabled");
+		return;
+	}
+	if (!s->helo_seen || !s->esmtp) {
+		session_reply_error(s, 503, "5.5.1", "Error: send EHLO first");
+		return;
+	}
+	if (s->txn != NULL) {
+		session_reply_error(s, 503, "5.5.1", "Error: MAIL transaction in progress");
+		return;
+	}
+	if (sp != NULL) {
+		mech.len = (size_t)(sp - c->arg.p);
+		resp = view_trim((struct view){ sp + 1, c->arg.len - mech.len - 1 });
+	}
+	for (i = 0; i < mech.len && i + 1 < sizeof(s->auth_login); i++) {
+		char ch = mech.p[i];
+
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		      ch == '-' || ch == '_')) {
+			session_reply_error(s, 501, "5.5.4", "Syntax: AUTH mechanism");
+			return;
+		}
+		s->auth_login[i] = (char)toupper((unsigned char)ch);
+	}
+	s->auth_login[i] = '\0';
+	if (mech.len == 0 || (resp.p != NULL && !auth_line_ok(resp.p, resp.len))) {
+		session_reply_error(s, 501, "5.5.4", "Syntax: AUTH mechanism [initial-response]");
+		return;
+	}
+	buf_reset(&s->auth_line);
+	buf_appendf(&s->auth_line, "AUTH %s", s->auth_login);
+	if (resp.p != NULL && resp.len > 0) {
+		buf_append_char(&s->auth_line, ' ');
+		buf_append_view(&s->auth_line, resp);
+	}
+	if (s->conf->forward == CONF_FORWARD_XCLIENT && !s->xclient_sent) {
+		send_xclient(s);
+		return;
+	}
+	session_send(s, PENDING_AUTH, &s->auth_line);
+	buf_reset(&s->auth_line);
+}
+
+void
+session_auth_input(struct session *s, const char *line, size_t len)
+{
+	struct buf b = BUF_INIT;
+
+	s->state = SESSION_COMMAND;
+	if (!auth_line_ok(line, len)) {
+		/* cancel the exchange downstream, tell the client */
+		buf_append_str(&b, "*");
+		buf_reset(&s->deferred_reply);
+		session_send(s, PENDING_AUTH, &b);
+		buf_deinit(&b);
+		return;
+	}
+	buf_append(&b, line, len);
+	session_send(s, PENDING_AUTH, &b);
+	buf_deinit(&b);
 }
 
 /* XFORWARD from an authorized upstream (smtpd_proxy_filter mode) */
@@ -949,6 +1088,9 @@ session_cmd_dispatch(struct session *s, const char *line, size_t len)
 		break;
 	case SMTP_VERB_STARTTLS:
 		cmd_starttls(s, &c);
+		break;
+	case SMTP_VERB_AUTH:
+		cmd_auth(s, &c);
 		break;
 	case SMTP_VERB_UNKNOWN:
 		session_reply_error(s, 502, "5.5.2", "Error: command not recognized");

@@ -9,6 +9,7 @@
 #include "verdict/header_edit.h"
 
 #include <event2/buffer.h>
+#include <time.h>
 #include <event2/bufferevent.h>
 
 /* start the spool for DATA or the first BDAT chunk */
@@ -204,6 +205,50 @@ refuse(struct session *s, const char *action, const char *reason, int code, cons
 	buf_deinit(&reply);
 }
 
+/* printable ASCII, no parentheses or brackets: a token in our header */
+static void
+append_token(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++)
+		buf_append_char(b, *s > ' ' && *s < 0x7f && !strchr("()[];\\", *s) ? *s : '_');
+}
+
+/* add_received(): our trace field for a TLS or authenticated session.
+ * XCLIENT (Postfix 3.7) has no attributes for TLS or AUTH, so this is how
+ * the protocol, cipher and "ESMTPSA" reach the downstream and the logs of
+ * whoever reads the message. Safe ASCII only (invariant 5). */
+static void
+add_received(struct session *s, struct buf *prepend)
+{
+	struct buf r = BUF_INIT;
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	buf_append_str(&r, "Received: from ");
+	append_token(&r, s->helo[0] != '\0' ? s->helo : "unknown");
+	buf_append_str(&r, " (");
+	append_token(&r, s->attrs.name[0] == '[' ? "unknown" : s->attrs.name);
+	buf_append_str(&r, " [");
+	append_token(&r, s->client_ip);
+	buf_append_str(&r, "])\r\n\tby ");
+	append_token(&r, s->conf->hostname);
+	buf_appendf(&r, " (mxmoat) with ESMTP%s%s", s->tls ? "S" : "", s->authenticated ? "A" : "");
+	if (s->tls) {
+		buf_append_str(&r, " (");
+		for (const char *p = s->tls_info; *p != '\0'; p++)
+			buf_append_char(&r, *p >= ' ' && *p < 0x7f && *p != ')' ? *p : '_');
+		buf_append_char(&r, ')');
+	}
+	buf_appendf(&r, "\r\n\tid %s; %s\r\n", id_format(s->txn->id).s, date);
+	buf_append(&r, prepend->data, prepend->len);
+	buf_reset(prepend);
+	buf_append(prepend, r.data, r.len);
+	buf_deinit(&r);
+}
+
 /* deliver(): the verdict on the message, then DATA downstream for what is
  * to be delivered. scanned: the pipeline ran (its headers are added). */
 static void
@@ -247,6 +292,8 @@ deliver(struct session *s, bool scanned)
 		refuse(s, "tempfail", "spool_error", 451, "4.3.0", "Error: queue file read error");
 		return;
 	}
+	if (s->tls || s->authenticated)
+		add_received(s, &t->edit.prepend);
 	if (t->downstream_dirty) {
 		s->state = SESSION_DELIVERING;
 		session_replay_begin(s);

@@ -36,6 +36,7 @@ enum session_state {
 	SESSION_DATA,        /* reading message content */
 	SESSION_SCANNING,    /* a scan job runs on the pool; input paused */
 	SESSION_TLS,         /* STARTTLS: 220 sent, handshake running */
+	SESSION_AUTH,        /* AUTH: the next line answers the downstream's 334 */
 	SESSION_DELIVERING,  /* message being sent downstream */
 	SESSION_CLOSING,     /* final output being flushed */
 };
@@ -53,6 +54,7 @@ enum session_pending {
 	PENDING_MAIL,
 	PENDING_RCPT,
 	PENDING_RSET,        /* downstream RSET, then deferred_reply is sent */
+	PENDING_AUTH,        /* AUTH (or a continuation line) relayed */
 	PENDING_REPLAY_RSET, /* a replay: the downstream transaction again */
 	PENDING_REPLAY_MAIL,
 	PENDING_REPLAY_RCPT,
@@ -143,6 +145,9 @@ struct session {
 	bool esmtp;
 	bool authenticated;     /* SMTP AUTH succeeded downstream */
 	bool tls;               /* the session runs over TLS */
+	/* AUTH pass-through: the AUTH command waiting for XCLIENT/EHLO */
+	struct buf auth_line;
+	char auth_login[256];   /* the SASL mechanism, for logs (never data) */
 	bool tls_start_pending; /* STARTTLS: wait until the 220 is out */
 	char tls_info[96];      /* "TLSv1.3 TLS_AES_256_GCM_SHA384 256" */
 	unsigned int errors;
@@ -208,6 +213,8 @@ void session_replay_begin(struct session *s);
 void session_replay_reply(struct session *s, enum session_pending what,
 			  const struct smtp_reply *r);
 void session_cmd_dispatch(struct session *s, const char *line, size_t len);
+/* session_auth_input(): a line answering the downstream's 334 */
+void session_auth_input(struct session *s, const char *line, size_t len);
 void session_cmd_reply(struct session *s, int status, const struct smtp_reply *r);
 void session_connected(struct session *s);
 void txn_free(struct txn **t);

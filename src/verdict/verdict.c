@@ -37,6 +37,25 @@ verdict_set_reply(struct verdict *v, enum verdict_action action, int code,
 	snprintf(v->text, sizeof(v->text), "%s", text);
 }
 
+void
+verdict_decide_rcpt(const struct scan_result *res, struct verdict *v)
+{
+	size_t i;
+
+	for (i = 0; i < res->nforced; i++) {
+		const struct scan_forced *f = &res->forced[i];
+
+		if ((f->action == VERDICT_TEMPFAIL || f->action == VERDICT_REJECT) &&
+		    v->action != VERDICT_REJECT) {
+			v->action = f->action;
+			v->code = f->code;
+			snprintf(v->enhanced, sizeof(v->enhanced), "%s", f->enhanced);
+			snprintf(v->text, sizeof(v->text), "%s", f->text);
+			snprintf(v->reason, sizeof(v->reason), "%s", f->reason);
+		}
+	}
+}
+
 const char *
 verdict_action_name(enum verdict_action a)
 {

@@ -55,6 +55,10 @@ struct verdict {
 void verdict_init(struct verdict *v);
 void verdict_deinit(struct verdict *v);
 void verdict_decide(const struct conf *conf, const struct scan_result *res, struct verdict *v);
+/* verdict_decide_rcpt(): the verdict on one recipient at RCPT (proxy and
+ * milter): only forced tempfail/reject count there, reject winning; a
+ * score is for the message. Anything else leaves v at accept. */
+void verdict_decide_rcpt(const struct scan_result *res, struct verdict *v);
 /* verdict_set_reply(): set action and reply directly (framing errors and
  * other refusals that do not come from scanning) */
 void verdict_set_reply(struct verdict *v, enum verdict_action action, int code,
