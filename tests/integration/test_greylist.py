@@ -462,6 +462,36 @@ def test_sentinel_finds_the_primary_and_follows_a_failover(redis_factory, sink,
         time.sleep(0.3)
 
 
+def test_passes_are_cached_on_the_node(redis, sink, mxmoatd_factory):
+    """A known triplet and an auto-whitelisted client are answered from
+    the node's memory for cache_ttl: no Redis round trip, even with Redis
+    gone; a greylisted triplet is never cached."""
+    md = mxmoatd_factory(config(redis, {"delay": "1s", "cache_ttl": "3s"}), downstream=sink)
+    out, _ = attempt(md, ["m@example.com"], client_ip="198.51.100.60")
+    assert_greylisted(out["m@example.com"])
+    time.sleep(2.2)
+    out, _ = attempt(md, ["m@example.com"], client_ip="198.51.100.60")
+    assert out["m@example.com"][0] == 250
+    calls = redis.client().info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+    redis.kill()
+    mark = md.log_mark()
+    for _ in range(3):
+        out, final = attempt(md, ["m@example.com"], client_ip="198.51.100.60")
+        assert out["m@example.com"][0] == 250 and final[0] == 250
+    assert all("GREYLIST_KNOWN" in s["symbols"] for s in md.summary_lines(mark))
+    assert md.log_count(r"event=redis_down", since=mark) == 0
+    # a new triplet needs Redis: skipped (fail open) while it is away
+    out, _ = attempt(md, ["n@example.com"], client_ip="198.51.100.60")
+    assert out["n@example.com"][0] == 250
+    assert "GREYLIST_SKIP" in md.summary_lines()[-1]["symbols"]
+    # after cache_ttl the known triplet asks Redis again
+    time.sleep(3.2)
+    out, _ = attempt(md, ["m@example.com"], client_ip="198.51.100.60")
+    assert out["m@example.com"][0] == 250
+    assert "GREYLIST_SKIP" in md.summary_lines()[-1]["symbols"]
+    assert calls >= 1
+
+
 # --- mxmoat greylist --------------------------------------------------------------
 
 
@@ -472,7 +502,8 @@ def mxmoat(*args):
 
 
 def test_cli_list_whitelist_drop(redis, sink, mxmoatd_factory):
-    md = mxmoatd_factory(config(redis), downstream=sink)
+    # no cache: a drop is to take effect at once on this node
+    md = mxmoatd_factory(config(redis, {"cache_ttl": 0}), downstream=sink)
     conf = md.conf_path
     out, _ = attempt(md, ["c@example.com"], sender="s@example.org", client_ip="198.51.100.44")
     assert_greylisted(out["c@example.com"])

@@ -6,6 +6,7 @@
  */
 #include "conf/conf.h"
 #include "kv/kv.h"
+#include "plugins/greylist/greylist_cache.h"
 #include "plugins/greylist/greylist_key.h"
 #include "plugins/greylist/greylist_list.h"
 #include "plugins/greylist/greylist_plugin.h"
@@ -525,6 +526,45 @@ test_kv_fails_fast_while_down(void **state)
 	conf_unref(&c);
 }
 
+static void
+test_cache(void **state)
+{
+	struct greylist_cache *c = greylist_cache_new(64, 200);
+	char key[32];
+	int v = 0, i, hits = 0;
+
+	assert_int_equal(greylist_cache_size(c), 64);
+	assert_false(greylist_cache_get(c, "mxmoat:gl:t:a", &v));
+	greylist_cache_put(c, "mxmoat:gl:t:a", 7);
+	assert_true(greylist_cache_get(c, "mxmoat:gl:t:a", &v));
+	assert_int_equal(v, 7);
+	assert_false(greylist_cache_get(c, "mxmoat:gl:t:b", &v));
+	/* bounded: 1000 keys in 64 entries keep at most 64 */
+	for (i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		greylist_cache_put(c, key, i);
+	}
+	for (i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		if (greylist_cache_get(c, key, &v)) {
+			assert_int_equal(v, i);
+			hits++;
+		}
+	}
+	assert_true(hits > 0 && hits <= 64);
+	/* the TTL */
+	greylist_cache_put(c, "late", 1);
+	usleep(250 * 1000);
+	assert_false(greylist_cache_get(c, "late", &v));
+	greylist_cache_free(&c);
+	/* off */
+	c = greylist_cache_new(64, 0);
+	greylist_cache_put(c, "x", 1);
+	assert_false(greylist_cache_get(c, "x", &v));
+	assert_int_equal(greylist_cache_size(c), 0);
+	greylist_cache_free(&c);
+}
+
 int
 main(void)
 {
@@ -543,6 +583,7 @@ main(void)
 		cmocka_unit_test(test_plugin_init),
 		cmocka_unit_test(test_plugin_check),
 		cmocka_unit_test(test_kv_fails_fast_while_down),
+		cmocka_unit_test(test_cache),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,5 @@
 #include "plugins/greylist/greylist_plugin.h"
+#include "plugins/greylist/greylist_cache.h"
 #include "plugins/greylist/greylist_key.h"
 #include "plugins/greylist/greylist_list.h"
 #include "core/id.h"
@@ -94,6 +95,7 @@ struct greylist_state {
 	double min_score, max_score;
 	char *text;
 	enum conf_greylist_failure failure;
+	struct greylist_cache *cache;
 	char sha[41];             /* of the script, for EVALSHA */
 	char *list_path;          /* for describe() */
 };
@@ -129,6 +131,7 @@ state_free(struct greylist_state *st)
 	kv_free(&st->kv);
 	greylist_list_free(&st->list);
 	greylist_key_psl_free(&st->psl);
+	greylist_cache_free(&st->cache);
 	free(st->text);
 	free(st->list_path);
 	free(st);
@@ -193,6 +196,7 @@ init_stage(const struct conf *conf, enum conf_greylist_stage stage, void **state
 	st->max_score = conf->greylist_data_max_score;
 	st->text = xstrdup(conf->greylist_text);
 	st->failure = conf->greylist_redis_failure;
+	st->cache = greylist_cache_new(conf->greylist_cache_size, conf->greylist_cache_ttl_ms);
 	script_sha(st->sha);
 	*state_r = st;
 	return 0;
@@ -405,6 +409,19 @@ plugin_run(const void *state, const struct scan_request *req, struct scan_result
 				label.data[i] = '_';
 		}
 	}
+	{
+		int cached;
+
+		/* recent passes on this node: no Redis round trip */
+		if (greylist_cache_get(st->cache, buf_cstr(&awl_key), &cached)) {
+			outcome(req, res, GL_AWL, buf_cstr(&client), "cached");
+			goto out;
+		}
+		if (greylist_cache_get(st->cache, buf_cstr(&key), &cached)) {
+			outcome(req, res, GL_KNOWN, buf_cstr(&client), "cached");
+			goto out;
+		}
+	}
 	r = run_script(st, buf_cstr(&key), buf_cstr(&awl_key), id_format(req->id).s,
 		       buf_cstr(&label), &error);
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
@@ -444,12 +461,15 @@ plugin_run(const void *state, const struct scan_request *req, struct scan_result
 		case 2:
 			snprintf(detail, sizeof(detail), "retried after %llds", v / 1000);
 			outcome(req, res, GL_PASS, buf_cstr(&client), detail);
+			greylist_cache_put(st->cache, buf_cstr(&key), 1);
 			break;
 		case 3:
 			outcome(req, res, GL_KNOWN, buf_cstr(&client), NULL);
+			greylist_cache_put(st->cache, buf_cstr(&key), 1);
 			break;
 		default:
 			outcome(req, res, GL_AWL, buf_cstr(&client), NULL);
+			greylist_cache_put(st->cache, buf_cstr(&awl_key), 1);
 			break;
 		}
 	}
@@ -477,10 +497,11 @@ plugin_describe(const void *state, struct buf *out)
 	greylist_list_counts(st->list, counts);
 	kv_describe(st->kv, out);
 	buf_appendf(out, ", stage %s, delay %llus, whitelist %s (%zu networks, %zu names, "
-			 "%zu senders, %zu recipients), %zu public suffixes",
+			 "%zu senders, %zu recipients), %zu public suffixes, cache %zu",
 		    st->stage == CONF_GREYLIST_RCPT ? "rcpt" : "data",
 		    (unsigned long long)(st->delay_ms / 1000), st->list_path, counts[0], counts[1],
-		    counts[2], counts[3], greylist_key_psl_count(st->psl));
+		    counts[2], counts[3], greylist_key_psl_count(st->psl),
+		    greylist_cache_size(st->cache));
 	kv_get_stats(st->kv, &ks);
 	buf_append_str(out, "; decisions");
 	for (i = 0; i < GL_N; i++)

@@ -22,6 +22,9 @@
  * or "m,0,CLIENT" for manual entries (auto-whitelist), every one written
  * with a TTL.
  *
+ * Passes are remembered on each node for cache_ttl (greylist_cache.h) and
+ * answered without Redis.
+ *
  * Redis down or slow (kv.h): the decision is skipped (symbol
  * GREYLIST_SKIP, counted, logged rate-limited) unless redis_failure =
  * tempfail. Every outcome adds a symbol of score 0 (GREYLIST_NEW,
