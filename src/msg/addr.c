@@ -132,6 +132,8 @@ addr_parse_list(struct charset_ctx *cs, const char *p, size_t len, unsigned int 
 
 	memset(&e, 0, sizeof(e));
 	*truncated_r = false;
+	/* a C string for every consumer: a NUL ends the value */
+	len = strnlen(p, len);
 	while (i <= len) {
 		char c = i < len ? p[i] : ',';
 

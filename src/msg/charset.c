@@ -172,7 +172,14 @@ get_cd(struct charset_ctx *ctx, const char *name, bool *owned_r)
 	iconv_t cd;
 
 	*owned_r = false;
-	if (ctx == NULL) {
+	/* glibc decides the byte order of these once per descriptor, from
+	 * the first BOM it sees: never reused */
+	if (ctx == NULL || ((strncmp(name, "UTF-32", 6) == 0 || strncmp(name, "UTF32", 5) == 0 ||
+			     strncmp(name, "UCS-4", 5) == 0 || strncmp(name, "UCS4", 4) == 0 ||
+			     strncmp(name, "UTF-16", 6) == 0 || strncmp(name, "UTF16", 5) == 0 ||
+			     strncmp(name, "UCS-2", 5) == 0 || strncmp(name, "UCS2", 4) == 0 ||
+			     strcmp(name, "UNICODE") == 0) &&
+			    strstr(name, "LE") == NULL && strstr(name, "BE") == NULL)) {
 		*owned_r = true;
 		return iconv_open("UTF-8", name);
 	}
@@ -374,6 +381,7 @@ from_1252(const unsigned char *p, size_t len, struct buf *out, size_t max_out)
 	size_t start = out->len, i = 0, run;
 
 	buf_reserve(out, len < 4096 ? len * 3 : len + len / 2);
+	out->data[out->len] = '\0'; /* reserve alone does not terminate */
 	while (i < len) {
 		unsigned char c;
 		size_t need;
@@ -458,6 +466,17 @@ via_iconv(iconv_t cd, const unsigned char *p, size_t len, struct buf *out, size_
 		iconv(cd, NULL, NULL, NULL, NULL);
 	}
 	out->data[out->len] = '\0';
+	/* glibc writes surrogates and the like as it finds them (UCS-4,
+	 * UTF-16 without pairs): what is not RFC 3629 UTF-8 is replaced */
+	if (!charset_utf8_valid(out->data + start, out->len - start)) {
+		struct buf tmp = BUF_INIT;
+
+		charset_utf8_sanitize(out->data + start, out->len - start, &tmp, 0);
+		buf_truncate(out, start);
+		buf_append(out, tmp.data, tmp.len);
+		buf_deinit(&tmp);
+		r |= CHARSET_R_REPLACED;
+	}
 	if (max_out != 0 && out->len - start > max_out) {
 		size_t keep = charset_utf8_cut(out->data + start, max_out);
 
@@ -585,6 +604,10 @@ charset_to_utf8(struct charset_ctx *ctx, const char *charset, const void *data, 
 	size_t skip, start;
 	unsigned int r;
 
+	if (p == NULL) {
+		p = (const unsigned char *)"";
+		len = 0;
+	}
 	/* no output can need more than 4 input bytes per output byte */
 	if (max_out != 0 && len / 4 > max_out + 4)
 		len = (max_out + 4) * 4;
@@ -614,6 +637,32 @@ charset_to_utf8(struct charset_ctx *ctx, const char *charset, const void *data, 
 	if (r & CHARSET_R_UNKNOWN)
 		return r;
 	return fallback(ctx, upper_name(iname, upper, sizeof(upper)), p, len, out, start, max_out, r);
+}
+
+bool
+charset_utf8_as_is(const char *charset, const void *data, size_t len, unsigned int *result_r)
+{
+	const unsigned char *p = data;
+	char norm[CHARSET_NAME_MAX];
+	const char *iname;
+	enum cs_kind kind;
+
+	*result_r = 0;
+	if (charset == NULL || charset[0] == '\0')
+		kind = CS_GUESS;
+	else if (!norm_name(charset, norm, sizeof(norm)))
+		return false;
+	else
+		kind = classify(norm, &iname);
+	if (kind != CS_UTF8 && kind != CS_GUESS)
+		return false;
+	if (len >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+		return false;
+	if (!charset_utf8_valid(p, len))
+		return false;
+	if (kind == CS_GUESS && has_8bit(p, len))
+		*result_r = CHARSET_R_UNDECLARED;
+	return true;
 }
 
 bool

@@ -50,6 +50,10 @@ void charset_ctx_free(struct charset_ctx **ctx);
 /* charset_to_utf8(): returns CHARSET_R_* bits (0: clean conversion). */
 unsigned int charset_to_utf8(struct charset_ctx *ctx, const char *charset, const void *p,
 			     size_t len, struct buf *out, size_t max_out);
+/* charset_utf8_as_is(): converting would give the bytes unchanged (a
+ * UTF-8, ASCII or undeclared charset, valid UTF-8 without BOM); then
+ * *result_r holds what charset_to_utf8() would return */
+bool charset_utf8_as_is(const char *charset, const void *p, size_t len, unsigned int *result_r);
 /* charset_is_known(): a name charset_to_utf8() converts without falling back */
 bool charset_is_known(struct charset_ctx *ctx, const char *charset);
 

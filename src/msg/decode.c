@@ -46,7 +46,7 @@ decode_b64_step(struct decode_b64 *d, const void *in, size_t len, struct buf *ou
 		unsigned char r;
 
 		/* four alphabet characters at a time, the common case */
-		if (n == 0) {
+		if (n == 0 && !d->after_pad) {
 			while (end - p >= 4) {
 				unsigned char a = b64_rank[p[0]], b = b64_rank[p[1]],
 					      c = b64_rank[p[2]], e = b64_rank[p[3]];
@@ -171,8 +171,12 @@ static size_t
 qp_core(struct decode_qp *d, const unsigned char *p, size_t len, struct buf *out, bool final)
 {
 	size_t i = 0, run = 0, j;
+	bool cont = d->ws_literal; /* a long white-space run goes on here */
+
+	d->ws_literal = false;
 
 	buf_reserve(out, len);
+	out->data[out->len] = '\0'; /* reserve alone does not terminate */
 	while (i < len) {
 		unsigned char c = p[i];
 
@@ -209,9 +213,14 @@ qp_core(struct decode_qp *d, const unsigned char *p, size_t len, struct buf *out
 			} else if (p[i + 1] == ' ' || p[i + 1] == '\t') {
 				for (j = i + 1; j < len && (p[j] == ' ' || p[j] == '\t'); j++)
 					;
-				if (j >= len && !final && j - i < QP_WS_PENDING)
+				if (j - (i + 1) >= QP_WS_PENDING) {
+					/* not padding before a soft break */
+					d->bad++;
+					buf_append_char(out, '=');
+					i++;
+				} else if (j >= len && !final) {
 					return i;
-				if (j >= len || p[j] == '\n') {
+				} else if (j >= len || p[j] == '\n') {
 					i = j >= len ? j : j + 1;
 				} else if (p[j] == '\r') {
 					if (j + 1 >= len && !final)
@@ -230,11 +239,16 @@ qp_core(struct decode_qp *d, const unsigned char *p, size_t len, struct buf *out
 		} else if (c == ' ' || c == '\t') {
 			for (j = i; j < len && (p[j] == ' ' || p[j] == '\t'); j++)
 				;
-			if (j >= len) {
-				if (!final && j - i < QP_WS_PENDING)
-					return i;
+			if (j - i >= QP_WS_PENDING || (cont && i == 0)) {
+				/* a run this long is text, not transport padding
+				 * (and so the same whatever the chunking) */
+				buf_append(out, p + i, j - i);
+				if (j >= len && !final)
+					d->ws_literal = true;
+			} else if (j >= len) {
 				if (!final)
-					buf_append(out, p + i, j - i);
+					return i;
+				/* trailing white space at the end: dropped */
 			} else if (p[j] == '\n' ||
 				   (p[j] == '\r' && (j + 1 >= len || p[j + 1] == '\n'))) {
 				if (p[j] == '\r' && j + 1 >= len && !final)
@@ -269,6 +283,7 @@ decode_qp_init(struct decode_qp *d)
 {
 	d->npend = 0;
 	d->bad = 0;
+	d->ws_literal = false;
 }
 
 void
@@ -331,6 +346,7 @@ decode_qp_word(const void *in, size_t len, struct buf *out)
 	size_t i;
 
 	buf_reserve(out, len);
+	out->data[out->len] = '\0'; /* reserve alone does not terminate */
 	for (i = 0; i < len; i++) {
 		int h1, h2;
 

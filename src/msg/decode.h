@@ -17,7 +17,9 @@
  *  QP:     =XX (either case), soft line breaks "=" [WSP] EOL, trailing
  *          white space of a line removed (RFC 2045 6.7 (3)); a "=" that
  *          starts none of these is kept literally and counted as bad. Line
- *          ends are kept as they came (CRLF or LF).
+ *          ends are kept as they came (CRLF or LF). A white-space run of
+ *          256 or more is text, never padding (so that the decoder needs
+ *          bounded memory and any chunking decodes the same).
  *  uu:     "begin MODE NAME" ... "end"; lines before "begin" are skipped;
  *          each data line decodes to the count given by its first
  *          character (short lines padded, as uudecode does).
@@ -48,6 +50,7 @@ unsigned int decode_b64_mem(const void *in, size_t len, struct buf *out);
 struct decode_qp {
 	char pend[DECODE_QP_PENDING];
 	size_t npend;
+	bool ws_literal; /* in a white-space run too long to be padding */
 	unsigned int bad;
 };
 

@@ -646,6 +646,21 @@ end_link(struct html *h)
 	buf_reset(&h->a_text);
 }
 
+/* 'x' or "x" -> x; an unmatched quote is dropped alone */
+static struct view
+unquote(struct view v)
+{
+	if (v.len > 0 && (v.p[0] == '"' || v.p[0] == '\'')) {
+		char q = v.p[0];
+
+		v.p++;
+		v.len--;
+		if (v.len > 0 && v.p[v.len - 1] == q)
+			v.len--;
+	}
+	return v;
+}
+
 /* CSS url(...) references in a style attribute */
 static void
 style_urls(struct html *h, struct view st)
@@ -664,11 +679,7 @@ style_urls(struct html *h, struct view st)
 		{
 			struct view v = { st.p + a, b - a };
 
-			v = view_trim(v);
-			if (v.len >= 2 && (v.p[0] == '"' || v.p[0] == '\'')) {
-				v.p++;
-				v.len -= 2;
-			}
+			v = unquote(view_trim(v));
 			link_out(h, HTML_LINK_SRC, v, VIEW_NULL);
 		}
 		i = b;
@@ -823,11 +834,7 @@ start_tag(struct html *h)
 		if (u != NULL) {
 			struct view v = { u + 1, a->value.len - (size_t)(u + 1 - a->value.p) };
 
-			v = view_trim(v);
-			if (v.len >= 2 && (v.p[0] == '\'' || v.p[0] == '"')) {
-				v.p++;
-				v.len -= 2;
-			}
+			v = unquote(view_trim(v));
 			link_out(h, HTML_LINK_OTHER, v, VIEW_NULL);
 		}
 	}

@@ -67,6 +67,7 @@ struct mime_parser {
 	struct buf fraw, fvalue;
 	size_t fname_len;
 	bool field_open, field_trunc, hdr_line_mid, hdr_end_pending;
+	bool mid_silent; /* the rest of the line is the mbox From line */
 	enum field_kind fkind;
 	uint64_t field_off;
 	size_t hdr_bytes;
@@ -106,6 +107,7 @@ mime_parser_new(const struct mime_parser_settings *set)
 	p->in_base = set->base_offset;
 	p->first_line = (set->flags & MIME_PARSER_F_SKIP_MBOX_FROM) != 0;
 	p->state = ST_HEADER;
+	p->d = "";
 	return p;
 }
 
@@ -334,13 +336,12 @@ find_eol(const struct mime_parser *p, const char *s, size_t n, size_t *eol_r)
 	return (size_t)(nl - s);
 }
 
-/* flags of one line's bytes (content, and its line end) */
+/* flags of some bytes of a line (content, and its line end if eol > 0);
+ * the length of the whole line is checked by its caller */
 static void
 line_flags(struct mime_parser *p, struct mime_part_info *info, const char *s, size_t len,
 	   size_t eol)
 {
-	if (len > LINE_LIMIT)
-		info->flags |= MSG_FLAG_LONG_LINE;
 	if (memchr(s, '\0', len) != NULL)
 		info->flags |= MSG_FLAG_NUL;
 	if (memchr(s, '\r', len) != NULL)
@@ -642,6 +643,22 @@ is_mbox_from(const char *s, size_t len)
 	return false;
 }
 
+/* a line (or its start, if partial) read as part of the header block */
+static void
+header_line_taken(struct mime_parser *p, struct mime_part_info *info, const char *s, size_t len,
+		  size_t eol, bool partial)
+{
+	line_flags(p, info, s, len, eol);
+	header_bytes_flags(p, s, len);
+	if (partial)
+		p->mid_len = len;
+	else if (len > LINE_LIMIT)
+		info->flags |= MSG_FLAG_LONG_LINE;
+	p->hdr_bytes += len + eol;
+	p->rpos += len + eol;
+	p->hdr_line_mid = partial;
+}
+
 /* parse header lines; returns 1 on progress, 0 for more input */
 static int
 header_step(struct mime_parser *p)
@@ -663,23 +680,45 @@ header_step(struct mime_parser *p)
 			len = find_eol(p, s, avail, &eol);
 			if (len == SIZE_MAX) {
 				if (!p->eof) {
-					if (p->field_open) {
-						field_append(p, &p->fraw, s, avail);
-						field_append(p, &p->fvalue, s, avail);
+					/* a CR at the end may start the CRLF */
+					size_t take = avail > 0 && s[avail - 1] == '\r' ? avail - 1 : avail;
+
+					if (!p->mid_silent) {
+						line_flags(p, info, s, take, 0);
+						header_bytes_flags(p, s, take);
 					}
-					p->hdr_bytes += avail;
-					p->rpos = p->dlen;
+					if (p->field_open) {
+						field_append(p, &p->fraw, s, take);
+						field_append(p, &p->fvalue, s, take);
+					}
+					if (!p->mid_silent)
+						p->hdr_bytes += take;
+					p->mid_len += take;
+					p->rpos += take;
+					if (p->mid_silent)
+						info->offset = abs_off(p, p->rpos);
 					return 0;
 				}
 				len = avail;
+				eol = 0;
+			}
+			if (!p->mid_silent) {
+				line_flags(p, info, s, len, eol);
+				header_bytes_flags(p, s, len);
+				if (p->mid_len + len > LINE_LIMIT)
+					info->flags |= MSG_FLAG_LONG_LINE;
+				p->hdr_bytes += len + eol;
 			}
 			if (p->field_open) {
 				field_append(p, &p->fraw, s, len + eol);
 				field_append(p, &p->fvalue, s, len);
 			}
-			p->hdr_bytes += len + eol;
 			p->rpos += len + eol;
+			if (p->mid_silent)
+				info->offset = abs_off(p, p->rpos);
 			p->hdr_line_mid = false;
+			p->mid_silent = false;
+			p->mid_len = 0;
 			continue;
 		}
 		if (avail == 0) {
@@ -700,6 +739,8 @@ header_step(struct mime_parser *p)
 			len = avail;
 			eol = 0;
 			partial = !p->eof;
+			if (partial && s[len - 1] == '\r')
+				len--; /* it may start the CRLF */
 		}
 		if (len == 0 && eol > 0) {
 			/* the blank line */
@@ -715,13 +756,9 @@ header_step(struct mime_parser *p)
 		}
 		if ((s[0] == ' ' || s[0] == '\t') && p->field_open) {
 			/* a continuation line */
-			line_flags(p, info, s, len, eol);
-			header_bytes_flags(p, s, len);
 			field_append(p, &p->fraw, s, len + eol);
 			field_append(p, &p->fvalue, s, len);
-			p->hdr_bytes += len + eol;
-			p->rpos += len + eol;
-			p->hdr_line_mid = partial;
+			header_line_taken(p, info, s, len, eol, partial);
 			continue;
 		}
 		if (p->field_open) {
@@ -734,9 +771,12 @@ header_step(struct mime_parser *p)
 		colon_at = colon != NULL ? (size_t)(colon - s) : 0;
 		if (colon == NULL || !valid_field_name(s, colon_at)) {
 			if (p->first_line && is_mbox_from(s, len)) {
+				/* not a header line: no flags, no header bytes */
 				p->first_line = false;
 				p->rpos += len + eol;
 				p->hdr_line_mid = partial;
+				p->mid_silent = partial;
+				p->mid_len = 0;
 				info->offset = abs_off(p, p->rpos);
 				continue;
 			}
@@ -759,18 +799,12 @@ header_step(struct mime_parser *p)
 				}
 			}
 			/* skipped, as most clients do */
-			p->hdr_bytes += len + eol;
-			p->rpos += len + eol;
-			p->hdr_line_mid = partial;
+			header_line_taken(p, info, s, len, eol, partial);
 			continue;
 		}
 		p->first_line = false;
-		line_flags(p, info, s, len, eol);
-		header_bytes_flags(p, s, len);
 		open_field(p, s, len, eol, colon_at);
-		p->hdr_bytes += len + eol;
-		p->rpos += len + eol;
-		p->hdr_line_mid = partial;
+		header_line_taken(p, info, s, len, eol, partial);
 	}
 }
 
@@ -1064,6 +1098,8 @@ static void
 body_line(struct mime_parser *p, const char *s, size_t len, size_t eol)
 {
 	line_flags(p, top(p)->info, s, len, eol);
+	if (len > LINE_LIMIT)
+		top(p)->info->flags |= MSG_FLAG_LONG_LINE;
 	p->run_end = p->rpos + len;
 	p->pend_eol = eol;
 	p->rpos = p->run_end + eol;

@@ -80,6 +80,7 @@ read_raw_headers(struct msg_impl *mi, struct msg_source *src)
 		ssize_t n;
 
 		buf_reserve(&m->raw_headers, (size_t)(end - start));
+		m->raw_headers.data[m->raw_headers.len] = '\0';
 		n = spool_read(src->spool, start, m->raw_headers.data, (size_t)(end - start), &error);
 		if (n < 0)
 			return;

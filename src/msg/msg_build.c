@@ -593,11 +593,16 @@ is_text_part(const struct msg_part *p)
 	return false;
 }
 
+/* append text in charset to out, out as a whole within text_part */
 static unsigned int
 to_utf8(struct builder *b, const char *charset, const char *s, size_t n, struct buf *out)
 {
-	unsigned int r = charset_to_utf8(b->mi->cs, charset, s, n, out, b->mi->lim.text_part);
-	unsigned int f = 0;
+	size_t lim = b->mi->lim.text_part;
+	unsigned int r, f = 0;
+
+	if (lim != 0 && out->len >= lim)
+		return n > 0 ? MSG_FLAG_LIMIT_TEXT : 0;
+	r = charset_to_utf8(b->mi->cs, charset, s, n, out, lim != 0 ? lim - out->len : 0);
 
 	if (r & (CHARSET_R_REPLACED | CHARSET_R_UNKNOWN | CHARSET_R_UNDECLARED | CHARSET_R_FALLBACK))
 		f |= MSG_FLAG_BAD_CHARSET;
@@ -710,12 +715,21 @@ render_text(struct builder *b, struct open_part *op)
 
 	if (html) {
 		struct buf utf8 = BUF_INIT;
+		const char *src = d;
+		size_t srclen = dlen;
 		unsigned int r;
 
-		/* the HTML source may be larger than the text it renders */
-		part->flags |= to_utf8_html(b, charset, d, dlen, &utf8);
-		r = html_to_text(utf8.data != NULL ? utf8.data : "", utf8.len, &part->text,
-				 &part->html_hidden, b->mi->lim.text_part,
+		/* UTF-8 already (most HTML): rendered where it is; else
+		 * converted first (the source may be larger than the text) */
+		if (charset_utf8_as_is(charset, d, dlen, &r)) {
+			if (r != 0)
+				part->flags |= MSG_FLAG_BAD_CHARSET;
+		} else {
+			part->flags |= to_utf8_html(b, charset, d, dlen, &utf8);
+			src = buf_cstr(&utf8);
+			srclen = utf8.len;
+		}
+		r = html_to_text(src, srclen, &part->text, &part->html_hidden, b->mi->lim.text_part,
 				 b->reading == 0 ? html_link_cb : NULL, &uc);
 		if (r & HTML_R_HIDDEN)
 			part->flags |= MSG_FLAG_HTML_HIDDEN;

@@ -30,7 +30,7 @@ parse_word(const char *p, size_t len, size_t i, struct word *w)
 			return false;
 	}
 	cs_len = k - j;
-	if (k + 3 > len || cs_len == 0)
+	if (k + 3 > len || cs_len == 0 || cs_len > WORD_CHARSET_MAX)
 		return false;
 	w->enc = p[k + 1];
 	if (w->enc == 'b')

@@ -279,13 +279,13 @@ unreserved(unsigned char c)
  * upper-case hex, backslashes in the path as '/', raw spaces and
  * controls escaped */
 static void
-normalise_rest(const char *s, size_t n, struct buf *out)
+normalise_escapes(const char *s, size_t n, struct buf *out, bool path)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	bool in_path = true;
+	bool in_path = path;
 	size_t i;
 
-	if (n == 0 || (s[0] != '/' && s[0] != '\\'))
+	if (path && (n == 0 || (s[0] != '/' && s[0] != '\\')))
 		buf_append_char(out, '/');
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -305,6 +305,10 @@ normalise_rest(const char *s, size_t n, struct buf *out)
 				buf_append_char(out, hex[d & 15]);
 			}
 			i += 2;
+		} else if (c == '%') {
+			/* a stray '%' is escaped, so that decoding never makes
+			 * a new escape of what follows (idempotence) */
+			buf_append_str(out, "%25");
 		} else if (c == '\\' && in_path) {
 			buf_append_char(out, '/');
 		} else if (c <= 0x20 || c == 0x7f) {
@@ -405,23 +409,22 @@ host_idn(struct buf *h)
 static bool
 normalise_mailto(const char *rest, size_t n, struct buf *url_r)
 {
-	struct buf addr = BUF_INIT;
 	const char *q = memchr(rest, '?', n);
+	size_t start, i;
 	char *at;
-	size_t i;
-	bool ok;
 
-	percent_decode_all(rest, q != NULL ? (size_t)(q - rest) : n, &addr);
-	at = addr.data != NULL ? strrchr(addr.data, '@') : NULL;
-	ok = at != NULL && at > addr.data && at[1] != '\0';
-	if (ok) {
-		for (i = (size_t)(at - addr.data); i < addr.len; i++)
-			addr.data[i] = lower(addr.data[i]);
-		buf_append_str(url_r, "mailto:");
-		buf_append(url_r, addr.data, addr.len);
+	n = q != NULL ? (size_t)(q - rest) : n;
+	buf_append_str(url_r, "mailto:");
+	start = url_r->len;
+	normalise_escapes(rest, n, url_r, false);
+	at = memrchr(url_r->data + start, '@', url_r->len - start);
+	if (at == NULL || at == url_r->data + start || at + 1 == url_r->data + url_r->len) {
+		buf_reset(url_r);
+		return false;
 	}
-	buf_deinit(&addr);
-	return ok;
+	for (i = (size_t)(at - url_r->data); i < url_r->len; i++)
+		url_r->data[i] = lower(url_r->data[i]);
+	return true;
 }
 
 bool
@@ -479,6 +482,13 @@ url_normalise(const char *raw, size_t len, struct buf *url_r, struct buf *host_r
 	while (i < len && raw[i] != '/' && raw[i] != '\\' && raw[i] != '?' && raw[i] != '#')
 		i++;
 	auth_end = i;
+	/* no white space or controls in an authority: not a URL */
+	for (i = auth_start; i < auth_end; i++) {
+		unsigned char c = (unsigned char)raw[i];
+
+		if (c <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == '"')
+			return false;
+	}
 	/* userinfo: up to the last '@' */
 	hp_start = auth_start;
 	for (at = auth_end; at > auth_start; at--) {
@@ -549,7 +559,7 @@ url_normalise(const char *raw, size_t len, struct buf *url_r, struct buf *host_r
 			buf_append_view(url_r, port);
 		}
 	}
-	normalise_rest(raw + auth_end, len - auth_end, url_r);
+	normalise_escapes(raw + auth_end, len - auth_end, url_r, true);
 	ok = true;
 out:
 	if (!ok) {

@@ -13,7 +13,8 @@
  *     scheme "://" [userinfo "@"] host [":" port] path ["?" query] ["#" frag]
  * with scheme and host lower-cased, hxxp -> http, backslashes -> '/',
  * the default port dropped, an empty path as "/", percent-escapes of
- * unreserved characters decoded (elsewhere kept, hex upper-cased). The
+ * unreserved characters decoded (elsewhere kept, hex upper-cased, a
+ * stray '%' written %25), so that normalising twice changes nothing. The
  * host: percent-decoded, defanged dots ("[.]", "(.)", "[dot]", "(dot)")
  * and the ideographic/fullwidth full stops read as '.', a trailing dot
  * dropped; IDN labels (xn-- or raw Unicode) as Unicode after UTS 46
