@@ -34,8 +34,10 @@ int cmd_reload(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
-int cmd_greylist(int argc, char **argv);
 int cmd_corpus(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_decision(int argc, char **argv);
 int cmd_greylist(int argc, char **argv);
 
 #endif

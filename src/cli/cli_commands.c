@@ -13,5 +13,9 @@ const struct cli_command cli_commands[] = {
 	{ "dump", "dump [-c PATH] [--json] [--extract DIR] [--excerpt N] FILE...", cmd_dump },
 	{ "greylist", "greylist [-c PATH] list|whitelist|drop [--client IP|CIDR] "
 		      "[--name HOST] [--from A] [--rcpt A] [--ttl DURATION] [--all]", cmd_greylist },
+	{ "stats", "stats [-c PATH] [--minutes N] [--json]", cmd_stats },
+	{ "history", "history [-c PATH] [--action A] [--rule NAME] [-q TEXT] [--since S] "
+		     "[--limit N] [--json]", cmd_history },
+	{ "decision", "decision [-c PATH] [--json] ID", cmd_decision },
 	{ NULL, NULL, NULL },
 };

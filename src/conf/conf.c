@@ -396,6 +396,17 @@ conf_finish(struct conf *c, struct buf *err)
 				 "(or a [milter] listen)");
 		return -1;
 	}
+	if (c->http_token[0] == '\0') {
+		size_t i;
+
+		for (i = 0; i < c->http_listen.count; i++) {
+			if (!netaddr_is_loopback(&c->http_listen.addr[i])) {
+				buf_appendf(err, "[http] listen: an address that is not loopback "
+						 "needs [http] token");
+				return -1;
+			}
+		}
+	}
 	if (c->max_line_length < 512) {
 		buf_appendf(err, "[smtp] max_line_length: RFC 5321 requires at least 512");
 		return -1;

@@ -211,6 +211,21 @@ struct conf {
 	uint64_t greylist_cache_ttl_ms;
 	unsigned int greylist_cache_size;
 
+	/* [http] (src/stats/http.c) */
+	struct conf_endpoints http_listen;  /* count 0 = no HTTP listener */
+	char *http_token;
+	unsigned int http_max_connections;
+	uint64_t http_timeout_ms;
+	unsigned int http_max_rule_series;
+
+	/* [history] (src/stats/history.c) */
+	bool history_enabled;
+	bool history_redis;
+	unsigned int history_max_records;
+	uint64_t history_max_age_ms;
+	unsigned int history_memory_records;
+	unsigned int history_search_limit;
+
 	/* [mime] */
 	uint64_t mime_max_header_size;
 	unsigned int mime_max_headers;

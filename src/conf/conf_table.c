@@ -46,6 +46,15 @@ const char *const conf_sections[][2] = {
 	{ "greylist", "Greylisting: the first delivery attempt for a (client network, sender,\n"
 		      "recipient) triplet is answered 451 4.7.1; a retry after delay passes.\n"
 		      "State lives in Redis; Redis down or slow = no greylisting (fail open)." },
+	{ "http", "Metrics (Prometheus), the JSON API, the decision history search and the\n"
+		  "dashboard, served by mxmoatd: /metrics, /api/stats, /api/history,\n"
+		  "/api/decision/ID, /healthz and the dashboard at /." },
+	{ "history", "The decision history: one record per transaction (envelope, subject,\n"
+		     "score, every symbol with what matched, the reply given), searchable\n"
+		     "by action, rule, text and time, and found by the decision id quoted in\n"
+		     "every reject text. Kept in Redis ([redis], shared by the nodes) and\n"
+		     "in memory (each node's last records, and the fallback while Redis is\n"
+		     "down or not used)." },
 	{ "mime", "Limits of the MIME parser: past each, the message is flagged\n"
 		  "(MSG_FLAG_LIMIT_*), splitting or decoding stops, and scanning goes on\n"
 		  "with what was parsed." },
@@ -436,6 +445,48 @@ const struct conf_key conf_keys[] = {
 	  "and passes neither refresh TTLs nor count for the auto-whitelist. 0 = off." },
 	{ "greylist", "cache_size", CONF_T_COUNT, OFF(greylist_cache_size), "65536", NULL,
 	  16777216, "Entries in that memory (about 32 bytes each)." },
+
+	/* [http] */
+	{ "http", "listen", CONF_T_ENDPOINTS, OFF(http_listen), "127.0.0.1:10080", NULL, 0,
+	  "Addresses of the HTTP listener (comma-separated); empty = none (no\n"
+	  "metrics are kept then). An address that is not loopback needs a token.\n"
+	  "Changing it needs a restart." },
+	{ "http", "token", CONF_T_STRING, OFF(http_token), "", NULL, 0,
+	  "Bearer token: when set, every request but /healthz and the dashboard's\n"
+	  "static files needs \"Authorization: Bearer TOKEN\" (the dashboard asks\n"
+	  "for it, or takes it from its URL: /#token=TOKEN). Prometheus:\n"
+	  "authorization: { credentials: TOKEN } in the scrape config." },
+	{ "http", "max_connections", CONF_T_COUNT, OFF(http_max_connections),
+	  STR(BOUND_HTTP_CONNECTIONS), NULL, 100000,
+	  "Simultaneous HTTP connections; requests on more get 503." },
+	{ "http", "timeout", CONF_T_DURATION, OFF(http_timeout_ms), "30s", NULL, 0,
+	  "Idle time allowed on an HTTP connection (reading a request, keep-alive)." },
+	{ "http", "max_rule_series", CONF_T_COUNT, OFF(http_max_rule_series),
+	  STR(BOUND_METRIC_RULES), NULL, 100000,
+	  "Distinct rule names counted in mxmoat_rule_hits_total (the label set is\n"
+	  "bounded); hits of further rules count as rule=\"_other\". Set at start." },
+
+	/* [history] */
+	{ "history", "enabled", CONF_T_BOOL, OFF(history_enabled), "yes", NULL, 0,
+	  "Keep a history record of every transaction." },
+	{ "history", "redis", CONF_T_BOOL, OFF(history_redis), "yes", NULL, 0,
+	  "Also keep it in Redis ([redis]): shared by every node, kept across\n"
+	  "restarts. Written by a thread of its own in batches, never on the event\n"
+	  "loop; while Redis is down records stay in memory only (counted)." },
+	{ "history", "max_records", CONF_T_COUNT, OFF(history_max_records),
+	  STR(BOUND_HISTORY_RECORDS), NULL, 100000000,
+	  "Records kept in Redis, all nodes together (about 1 to 3 KB each);\n"
+	  "older ones are removed as new ones come." },
+	{ "history", "max_age", CONF_T_DURATION, OFF(history_max_age_ms), "30d", NULL, 0,
+	  "Records older than this are removed (in Redis and in memory)." },
+	{ "history", "memory_records", CONF_T_COUNT, OFF(history_memory_records),
+	  STR(BOUND_HISTORY_MEMORY), NULL, 10000000,
+	  "Records each node keeps in memory (searched when Redis is not used or\n"
+	  "down; decision ids are looked up there first). 0 = none." },
+	{ "history", "search_limit", CONF_T_COUNT, OFF(history_search_limit),
+	  STR(BOUND_HISTORY_SEARCH), NULL, 100000000,
+	  "Records one search examines at most (newest first); a search that\n"
+	  "stops there says so (\"truncated\")." },
 
 	/* [mime] */
 	{ "mime", "max_header_size", CONF_T_SIZE, OFF(mime_max_header_size), "100K",

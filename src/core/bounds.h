@@ -68,6 +68,27 @@
 /* max_readings: alternative readings of an ambiguous message. */
 #define BOUND_MIME_READINGS 8
 
+/* [http] max_connections: simultaneous HTTP connections (503 beyond).
+ * [http] max_rule_series: rule names in mxmoat_rule_hits_total. */
+#define BOUND_HTTP_CONNECTIONS 64
+#define BOUND_METRIC_RULES 1000
+/* fixed: distinct (action, reason) pairs and virus families counted;
+ * further ones count as "other". */
+#define BOUND_METRIC_REASONS 128
+#define BOUND_METRIC_FAMILIES 256
+/* [history] max_records (Redis), memory_records (each node's memory),
+ * search_limit (records one search examines). */
+#define BOUND_HISTORY_RECORDS 100000
+#define BOUND_HISTORY_MEMORY 10000
+#define BOUND_HISTORY_SEARCH 100000
+/* fixed: what one history record keeps: symbols (highest scores first),
+ * recipients, bytes of the subject; records waiting to be written to
+ * Redis (the oldest are dropped, counted, beyond). */
+#define BOUND_HISTORY_SYMBOLS 64
+#define BOUND_HISTORY_RCPTS 100
+#define BOUND_HISTORY_SUBJECT 300
+#define BOUND_HISTORY_QUEUE 10000
+
 /* fixed: one downstream reply line and the lines of one reply (Postfix's
  * smtpd_proxy caps these too). Past either: 451 4.3.0 to the client. */
 #define BOUND_REPLY_LINE 2048

@@ -35,6 +35,9 @@
 #include "server/server.h"
 #include "core/xalloc.h"
 #include "milter/milter.h"
+#include "stats/history.h"
+#include "stats/http.h"
+#include "stats/stats.h"
 
 #include <event2/event.h>
 #include <grp.h>
@@ -59,6 +62,8 @@ struct daemon {
 	struct milter *milter;
 	struct event *ev_milter; /* watches for a libmilter stop we did not ask */
 	int status;
+	struct history *history; /* [history] */
+	struct http *http;       /* [http] listen */
 };
 
 /* a reload builds the new engine (rules, signatures) on a scan worker,
@@ -240,6 +245,10 @@ reload_done(struct scan_job *j)
 		buf_deinit(&b);
 	} else {
 		log_set_level(rj->conf->log_level);
+		if (d->history != NULL)
+			history_reconfigure(d->history, rj->conf);
+		if (d->http != NULL)
+			http_reload(d->http, rj->conf);
 		server_reload(d->server, rj->engine);
 		if (d->milter != NULL)
 			milter_reload(d->milter, server_engine(d->server));
@@ -386,7 +395,7 @@ int
 main(int argc, char **argv)
 {
 	struct daemon d = { SYSCONFDIR "/mxmoat/mxmoat.conf", false, NULL, NULL, false, NULL, 0,
-			    NULL, NULL, 0 };
+			    NULL, NULL, 0, NULL, NULL };
 	struct event *ev_term, *ev_int, *ev_hup;
 	struct conf *conf = NULL;
 	bool test_only = false;
@@ -440,6 +449,19 @@ main(int argc, char **argv)
 		if (d.server == NULL)
 			fatal("%s", serr);
 	}
+	/* metrics, history and the HTTP listener (bound while still root) */
+	stats_configure(conf);
+	if (conf->history_enabled) {
+		d.history = history_new(d.base, conf, &error);
+		if (d.history == NULL)
+			fatal("%s: [history]: %s", d.conf_path, error);
+		stats_set_history(d.history);
+	}
+	if (conf->http_listen.count > 0) {
+		d.http = http_new(d.base, conf, d.server, d.history, &serr);
+		if (d.http == NULL)
+			fatal("%s", serr);
+	}
 	if (conf->milter_listen[0] != '\0') {
 		struct timeval tv = { 1, 0 };
 
@@ -471,6 +493,10 @@ main(int argc, char **argv)
 		milter_drain(&d, scan_engine_conf(server_engine(d.server))->shutdown_timeout_ms);
 		milter_free(&d.milter);
 	}
+	/* the milter is gone: nothing adds records any more */
+	stats_set_history(NULL);
+	http_free(&d.http);
+	history_free(&d.history);
 	log_info("event=stop");
 	if (conf->pidfile[0] != '\0')
 		unlink(conf->pidfile);

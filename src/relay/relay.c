@@ -4,6 +4,7 @@
 #include "core/tls.h"
 #include "core/xalloc.h"
 #include "smtp/smtp_dot.h"
+#include "stats/stats.h"
 #include "verdict/header_edit.h"
 
 #include <event2/buffer.h>
@@ -40,6 +41,7 @@ struct relay {
 	enum relay_state state;
 	uint64_t timeout_ms;
 	uint64_t started_ms, elapsed_ms;
+	uint64_t started_us;    /* for the latency metrics */
 	struct smtp_reply reply;
 	char error[160];
 	/* message transfer */
@@ -63,6 +65,15 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static void
 arm_timer(struct relay *r)
 {
@@ -84,6 +95,13 @@ go_down(struct relay *r, const char *fmt, ...)
 
 	if (r->state == RELAY_DOWN)
 		return;
+	if (report)
+		stats_downstream_error(r->state == RELAY_CONNECTING ? STATS_DS_ERR_CONNECT
+				       : strncmp(fmt, "downstream timeout", 18) == 0
+					       ? STATS_DS_ERR_TIMEOUT
+				       : strstr(fmt, "reply") != NULL || strstr(fmt, "unexpected") != NULL
+					       ? STATS_DS_ERR_PROTOCOL
+					       : STATS_DS_ERR_LOST);
 	va_start(ap, fmt);
 	vsnprintf(r->error, sizeof(r->error), fmt, ap);
 	va_end(ap);
@@ -115,6 +133,10 @@ static void
 deliver_reply(struct relay *r)
 {
 	evtimer_del(r->timer);
+	stats_downstream_reply(r->state == RELAY_CONNECTING ? STATS_DS_CONNECT
+			       : r->state == RELAY_SENDING  ? STATS_DS_DATA
+							    : STATS_DS_COMMAND,
+			       now_us() - r->started_us, r->reply.code);
 	r->state = RELAY_READY;
 	r->spool = NULL;
 	r->elapsed_ms = now_ms() - r->started_ms;
@@ -366,6 +388,7 @@ relay_connect(struct relay *r, const struct netaddr *addr, uint64_t timeout_ms)
 	r->tls = false;
 	r->timeout_ms = timeout_ms;
 	r->started_ms = now_ms();
+	r->started_us = now_us();
 	smtp_reply_reset(&r->reply);
 	arm_timer(r);
 	if (bufferevent_socket_connect(r->bev, (const struct sockaddr *)&addr->ss,
@@ -450,6 +473,7 @@ relay_command(struct relay *r, const char *line, size_t len, uint64_t timeout_ms
 	r->state = RELAY_WAITING;
 	r->timeout_ms = timeout_ms;
 	r->started_ms = now_ms();
+	r->started_us = now_us();
 	smtp_reply_reset(&r->reply);
 	arm_timer(r);
 	return 0;
@@ -470,6 +494,7 @@ relay_send_data(struct relay *r, struct spool *spool, const struct header_edit *
 	smtp_dot_encoder_init(&r->enc);
 	r->timeout_ms = timeout_ms;
 	r->started_ms = now_ms();
+	r->started_us = now_us();
 	smtp_reply_reset(&r->reply);
 	arm_timer(r);
 	pump_data(r);

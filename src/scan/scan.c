@@ -2,6 +2,7 @@
 #include "core/id.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "stats/stats.h"
 
 #include <time.h>
 
@@ -153,8 +154,14 @@ scan_engine_run(const struct scan_engine *e, struct scan_request *req, struct sc
 			continue;
 		if (ep->p->flags & SCAN_PLUGIN_SCORES)
 			res->scored = true;
-		if (ep->p->run(ep->state, req, res) == 0)
-			continue;
+		{
+			uint64_t p0 = now_us();
+			int r = ep->p->run(ep->state, req, res);
+
+			stats_plugin_time(ep->p->name, now_us() - p0);
+			if (r == 0)
+				continue;
+		}
 		res->plugin_errors++;
 		if (ep->p->fail_action != NULL &&
 		    ep->p->fail_action(ep->state) == SCAN_FAIL_TEMPFAIL) {

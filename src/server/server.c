@@ -8,6 +8,7 @@
 #include "scan/pool.h"
 #include "scan/scan.h"
 #include "core/tls.h"
+#include "stats/stats.h"
 
 #include <event2/dns.h>
 #include <event2/event.h>
@@ -140,20 +141,24 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		memset(&local, 0, sizeof(local));
 	netaddr_ip(&client, ip);
 	if (srv->draining) {
+		stats_connection_refused(STATS_REFUSED_SHUTDOWN);
 		refuse_connection(srv, fd, ip, "service shutting down");
 		return;
 	}
 	if (srv->nsessions >= srv->conf->max_connections) {
+		stats_connection_refused(STATS_REFUSED_MAX_CONNECTIONS);
 		refuse_connection(srv, fd, ip, "too many connections");
 		return;
 	}
 	if (srv->conf->max_connections_per_ip > 0 &&
 	    ip_get(srv, &client) >= srv->conf->max_connections_per_ip) {
+		stats_connection_refused(STATS_REFUSED_PER_IP);
 		refuse_connection(srv, fd, ip, "too many connections from your address");
 		return;
 	}
 	ip_add(srv, &client, 1);
 	srv->nsessions++;
+	stats_connection_open();
 	session_new(srv, srv->engine, fd, &client, &local);
 }
 
@@ -477,6 +482,7 @@ server_session_gone(struct server *srv, struct session *s)
 		s->next->prev = s->prev;
 	ip_add(srv, &s->client, -1);
 	srv->nsessions--;
+	stats_connection_close();
 	if (srv->draining && srv->nsessions == 0)
 		event_base_loopexit(srv->base, NULL);
 }

@@ -6,7 +6,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "smtp/smtp_addr.h"
-#include "stats/summary.h"
+#include "stats/stats.h"
 #include "scan/scan.h"
 
 #include <ctype.h>
@@ -68,6 +68,7 @@ txn_free(struct txn **tp)
 	free(t->rcpt_cmds);
 	spool_free(&t->spool);
 	buf_deinit(&t->final_reply);
+	free(t->subject);
 	verdict_deinit(&t->verdict);
 	header_edit_deinit(&t->edit);
 	scan_result_deinit(&t->result);
@@ -101,7 +102,11 @@ session_txn_end(struct session *s, const char *action, const char *reason, const
 		sm.ms = session_now_ms() - t->start_ms;
 		sm.downstream_id = t->downstream_id;
 		sm.reply = reply != NULL ? reply : buf_cstr(&t->final_reply);
-		summary_log(&sm);
+		sm.frontend = "smtp";
+		sm.client_name = s->attrs.name;
+		sm.subject = t->subject;
+		sm.result = &t->result;
+		stats_txn_end(&sm);
 		s->txn_count++;
 	}
 	buf_deinit(&symbols);

@@ -110,6 +110,7 @@ struct txn {
 	uint64_t bdat_chunk;     /* size of the chunk being read */
 	/* the last reply given for this transaction (summary line) */
 	struct buf final_reply;
+	char *subject;           /* first Subject, decoded (DATA-stage scan) */
 };
 
 struct session {

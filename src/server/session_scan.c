@@ -98,7 +98,15 @@ job_done(struct scan_job *j)
 		job_free(job);
 		return;
 	}
-	/* the spool and the results go back to the transaction */
+	/* the spool and the results go back to the transaction; the subject
+	 * for the history (stats_txn_end) */
+	if (job->msg != NULL && s->txn->subject == NULL) {
+		const struct msg_header *subj = msg_header_get(job->msg, "Subject", 0);
+
+		if (subj != NULL)
+			s->txn->subject = xstrndup(subj->decoded != NULL ? subj->decoded : subj->value,
+						   BOUND_HISTORY_SUBJECT);
+	}
 	s->txn->spool = job->spool;
 	job->spool = NULL;
 	scan_result_merge(&s->txn->result, &job->result);

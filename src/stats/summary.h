@@ -15,6 +15,8 @@
 
 #define SUMMARY_MAX_RCPTS 20
 
+struct scan_result;
+
 struct summary {
 	uint64_t sid;
 	uint64_t id;
@@ -31,6 +33,12 @@ struct summary {
 	uint64_t ms;
 	const char *downstream_id;
 	const char *reply; /* the last reply the client got, CRLF excluded */
+	/* optional, not in the line: for the metrics and the history record
+	 * (stats_txn_end()); NULL when the front end does not know */
+	const char *frontend;              /* "smtp", "milter" */
+	const char *client_name;           /* verified host name */
+	const char *subject;               /* first Subject, decoded */
+	const struct scan_result *result;  /* symbols with their details */
 };
 
 void summary_format(const struct summary *sm, struct buf *out);

@@ -1238,6 +1238,13 @@ class Mxmoatd(_LogFile):
         if "listen" not in server:
             server["listen"] = hostport("127.0.0.1", free_port())
         self.config.setdefault("spool", {}).setdefault("directory", str(self.workdir / "spool"))
+        # the HTTP listener (metrics, API, dashboard) on a port of its own;
+        # the history stays in memory unless a test asks for Redis
+        self.config.setdefault("http", {}).setdefault(
+            "listen", hostport("127.0.0.1", free_port()))
+        self.config.setdefault("history", {}).setdefault("redis", False)
+        http_listen = str(self.config["http"]["listen"]).split(",")[0]
+        self.http_addr = _parse_endpoint(http_listen) if http_listen.strip() else None
         if os.geteuid() == 0:
             # mxmoatd refuses to run as root: it binds, then becomes this user
             self.config.setdefault("daemon", {}).setdefault("user", "nobody")
@@ -1266,6 +1273,12 @@ class Mxmoatd(_LogFile):
     @property
     def returncode(self) -> Optional[int]:
         return self.proc.returncode if self.proc else None
+
+    @property
+    def http_url(self) -> str:
+        """http://HOST:PORT of the [http] listener."""
+        host, port = self.http_addr
+        return f"http://{hostport(host, port)}"
 
     def write_config(self) -> str:
         self.workdir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,973 @@
+/*
+ * history.c - the decision history (history.h): records, the ring in
+ * memory, the writer and the searches in Redis.
+ */
+#include "stats/history.h"
+#include "stats/json.h"
+#include "stats/stats.h"
+#include "conf/conf.h"
+#include "core/bounds.h"
+#include "core/id.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "kv/kv.h"
+#include "scan/pool.h"
+#include "scan/result.h"
+
+#include <ctype.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <time.h>
+
+/* records one EVAL writes, and entries one XREVRANGE reads */
+#define HISTORY_BATCH 256
+#define HISTORY_PAGE 256
+#define HISTORY_RETRY_MS 1000
+#define HISTORY_FIELDS 7
+
+/* the batch writer: ARGV = prefix, max_records, max_age_ms, then per
+ * record id, action, reason, rules, search text, list JSON, full JSON */
+static const char write_script[] =
+	"local p = ARGV[1]\n"
+	"local maxn = tonumber(ARGV[2])\n"
+	"local age = ARGV[3]\n"
+	"local s = p .. 'hist'\n"
+	"for i = 4, #ARGV, 7 do\n"
+	"  redis.call('XADD', s, '*', 'id', ARGV[i], 'a', ARGV[i+1], 'r', ARGV[i+2],\n"
+	"             'rules', ARGV[i+3], 'q', ARGV[i+4], 'j', ARGV[i+5])\n"
+	"  redis.call('SET', p .. 'hist:d:' .. ARGV[i], ARGV[i+6], 'PX', age)\n"
+	"end\n"
+	"local n = redis.call('XLEN', s)\n"
+	"if n > maxn then\n"
+	"  local old = redis.call('XRANGE', s, '-', '+', 'COUNT', n - maxn)\n"
+	"  for _, e in ipairs(old) do\n"
+	"    local f = e[2]\n"
+	"    for k = 1, #f, 2 do\n"
+	"      if f[k] == 'id' then redis.call('DEL', p .. 'hist:d:' .. f[k+1]) break end\n"
+	"    end\n"
+	"  end\n"
+	"  redis.call('XTRIM', s, 'MAXLEN', maxn)\n"
+	"end\n"
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+	"redis.call('XTRIM', s, 'MINID', string.format('%d', now - tonumber(age)))\n"
+	"redis.call('PEXPIRE', s, age)\n"
+	"return n\n";
+
+struct hist_rec {
+	int refs;
+	uint64_t id;
+	char id_text[ID_STR_LEN + 1];
+	int64_t time_ms;
+	int action;
+	char *action_name, *reason, *rules, *q, *list_json, *full_json;
+};
+
+struct history {
+	struct event_base *base;
+	pthread_mutex_t lock;
+	/* settings (under lock: milter threads read them) */
+	unsigned int max_records, memory_records, search_limit;
+	uint64_t max_age_ms;
+	/* the ring: newest at (head - 1) */
+	struct hist_rec **ring;
+	size_t ring_cap, ring_head, ring_count;
+	/* waiting for Redis */
+	struct hist_rec **queue;
+	size_t q_head, q_count;
+	bool busy;          /* a write job is submitted or a retry armed */
+	bool write_failing; /* the last batch failed */
+	bool stopping;
+	struct event *retry;
+	/* Redis */
+	struct kv *kv;
+	struct scan_pool *pool;
+	char *key_stream;
+	/* counters */
+	uint64_t recorded, written, dropped, redis_errors;
+};
+
+struct write_job {
+	struct scan_job job;
+	struct history *h;
+	struct hist_rec *recs[HISTORY_BATCH];
+	size_t n;
+	bool ok;
+};
+
+struct history_query {
+	struct scan_job job;
+	struct history *h;
+	history_done_fn *cb;
+	void *ctx;
+	bool lookup;
+	struct history_filter f;
+	char id[ID_STR_LEN + 1];
+	struct history_result res;
+};
+
+static void rec_unref(struct hist_rec **rp);
+static void submit_write(struct history *h);
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --- records ------------------------------------------------------------- */
+
+static int
+by_score_desc(const void *a, const void *b)
+{
+	const struct scan_symbol *x = *(const struct scan_symbol *const *)a;
+	const struct scan_symbol *y = *(const struct scan_symbol *const *)b;
+
+	if (x->score != y->score)
+		return x->score < y->score ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+static const struct scan_symbol **
+sorted_symbols(const struct scan_result *r, size_t *n_r)
+{
+	const struct scan_symbol **v;
+	size_t i;
+
+	*n_r = 0;
+	if (r == NULL || r->nsymbols == 0)
+		return NULL;
+	v = xcalloc(r->nsymbols, sizeof(*v));
+	for (i = 0; i < r->nsymbols; i++)
+		v[i] = &r->symbols[i];
+	qsort(v, r->nsymbols, sizeof(*v), by_score_desc);
+	*n_r = r->nsymbols;
+	return v;
+}
+
+static void
+record_json(const struct history_input *in, const struct scan_symbol **syms, size_t nsyms,
+	    bool full, struct buf *out)
+{
+	const struct summary *sm = in->sm;
+	bool first = true;
+	size_t i;
+
+	buf_append_char(out, '{');
+	json_append_kv_str(out, &first, "id", id_format(in->id).s);
+	json_append_kv_u64(out, &first, "time", (uint64_t)in->time_ms);
+	json_append_kv_str(out, &first, "node", in->node);
+	json_append_kv_str(out, &first, "frontend", sm->frontend != NULL ? sm->frontend : "");
+	json_append_kv_str(out, &first, "client", sm->client);
+	if (full) {
+		char sid[24];
+
+		snprintf(sid, sizeof(sid), "%016llx", (unsigned long long)sm->sid);
+		json_append_kv_str(out, &first, "sid", sid);
+		json_append_kv_str(out, &first, "client_name",
+				   sm->client_name != NULL ? sm->client_name : "");
+		json_append_kv_str(out, &first, "helo", sm->helo);
+	}
+	json_append_kv_str(out, &first, "from", sm->from != NULL ? sm->from : "");
+	buf_append_str(out, ",\"rcpts\":[");
+	for (i = 0; i < sm->nrcpts && i < (full ? BOUND_HISTORY_RCPTS : 5); i++) {
+		if (i > 0)
+			buf_append_char(out, ',');
+		json_append_str(out, sm->rcpts[i]);
+	}
+	buf_append_char(out, ']');
+	json_append_kv_u64(out, &first, "nrcpt", sm->nrcpts);
+	if (sm->subject != NULL) {
+		size_t n = strlen(sm->subject);
+
+		buf_append_str(out, ",\"subject\":");
+		json_append_strn(out, sm->subject, MIN(n, (size_t)BOUND_HISTORY_SUBJECT));
+	} else {
+		json_append_kv_str(out, &first, "subject", "");
+	}
+	json_append_kv_u64(out, &first, "size", sm->size);
+	json_append_kv_str(out, &first, "action", in->action);
+	if (full)
+		json_append_kv_str(out, &first, "verdict", sm->action);
+	json_append_kv_str(out, &first, "reason", in->reason);
+	json_append_kv_double(out, &first, "score", sm->score);
+	json_append_kv_u64(out, &first, "ms", sm->ms);
+	if (full && sm->result != NULL)
+		json_append_kv_double(out, &first, "scan_ms", (double)sm->result->scan_us / 1000.0);
+	buf_append_str(out, ",\"symbols\":[");
+	for (i = 0; i < nsyms && i < (full ? BOUND_HISTORY_SYMBOLS : 12); i++) {
+		bool f2 = true;
+
+		if (i > 0)
+			buf_append_char(out, ',');
+		buf_append_char(out, '{');
+		json_append_kv_str(out, &f2, "name", syms[i]->name);
+		json_append_kv_double(out, &f2, "score", syms[i]->score);
+		if (full) {
+			json_append_kv_str(out, &f2, "plugin",
+					   syms[i]->plugin != NULL ? syms[i]->plugin : "");
+			json_append_kv_str(out, &f2, "detail",
+					   syms[i]->detail != NULL ? syms[i]->detail : "");
+		}
+		buf_append_char(out, '}');
+	}
+	buf_append_char(out, ']');
+	json_append_kv_u64(out, &first, "nsymbols", nsyms);
+	json_append_kv_str(out, &first, "reply", sm->reply != NULL ? sm->reply : "");
+	if (full)
+		json_append_kv_str(out, &first, "downstream_id",
+				   sm->downstream_id != NULL ? sm->downstream_id : "");
+	buf_append_char(out, '}');
+}
+
+void
+history_record_json(const struct history_input *in, bool full, struct buf *out)
+{
+	size_t n;
+	const struct scan_symbol **syms = sorted_symbols(in->sm->result, &n);
+
+	record_json(in, syms, n, full, out);
+	free(syms);
+}
+
+static void
+append_lower(struct buf *b, const char *s)
+{
+	if (s == NULL)
+		return;
+	for (; *s != '\0'; s++)
+		buf_append_char(b, (char)tolower((unsigned char)*s));
+	buf_append_char(b, ' ');
+}
+
+static struct hist_rec *
+rec_new(const struct history_input *in)
+{
+	const struct summary *sm = in->sm;
+	struct hist_rec *r = xcalloc(1, sizeof(*r));
+	struct buf b = BUF_INIT;
+	const struct scan_symbol **syms;
+	size_t i, n;
+
+	r->refs = 1;
+	r->id = in->id;
+	snprintf(r->id_text, sizeof(r->id_text), "%s", id_format(in->id).s);
+	r->time_ms = in->time_ms;
+	r->action = stats_action_parse(in->action);
+	r->action_name = xstrdup(in->action);
+	r->reason = xstrdup(in->reason != NULL ? in->reason : "");
+	syms = sorted_symbols(sm->result, &n);
+	buf_append_char(&b, ',');
+	for (i = 0; i < n; i++) {
+		append_lower(&b, syms[i]->name);
+		b.data[b.len - 1] = ',';
+	}
+	r->rules = buf_steal(&b);
+	append_lower(&b, id_format(in->id).s);
+	append_lower(&b, sm->client);
+	append_lower(&b, sm->client_name);
+	append_lower(&b, sm->helo);
+	append_lower(&b, sm->from);
+	for (i = 0; i < sm->nrcpts && i < BOUND_HISTORY_RCPTS; i++)
+		append_lower(&b, sm->rcpts[i]);
+	append_lower(&b, sm->subject);
+	append_lower(&b, in->action);
+	append_lower(&b, in->reason);
+	append_lower(&b, sm->reply);
+	append_lower(&b, sm->downstream_id);
+	append_lower(&b, r->rules);
+	r->q = buf_steal(&b);
+	record_json(in, syms, n, false, &b);
+	r->list_json = buf_steal(&b);
+	record_json(in, syms, n, true, &b);
+	r->full_json = buf_steal(&b);
+	free(syms);
+	return r;
+}
+
+static struct hist_rec *
+rec_ref(struct hist_rec *r)
+{
+	__atomic_add_fetch(&r->refs, 1, __ATOMIC_RELAXED);
+	return r;
+}
+
+static void
+rec_unref(struct hist_rec **rp)
+{
+	struct hist_rec *r = *rp;
+
+	if (r == NULL)
+		return;
+	*rp = NULL;
+	if (__atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	free(r->action_name);
+	free(r->reason);
+	free(r->rules);
+	free(r->q);
+	free(r->list_json);
+	free(r->full_json);
+	free(r);
+}
+
+/* --- filters ------------------------------------------------------------- */
+
+static bool
+contains_lower(const char *hay, const char *needle_lower)
+{
+	return needle_lower[0] == '\0' || (hay != NULL && strstr(hay, needle_lower) != NULL);
+}
+
+/* rules holds ",name,name," lower-cased; rule_lower is ",name," */
+static bool
+match(const struct history_filter *f, const char *rule_key, const char *action, const char *rules,
+      const char *q)
+{
+	if (f->action >= 0 && (action == NULL || stats_action_parse(action) != f->action))
+		return false;
+	if (rule_key[0] != '\0' && !contains_lower(rules, rule_key))
+		return false;
+	return contains_lower(q, f->q);
+}
+
+static void
+filter_keys(struct history_filter *f, char *rule_key, size_t len)
+{
+	size_t i;
+
+	for (i = 0; f->q[i] != '\0'; i++)
+		f->q[i] = (char)tolower((unsigned char)f->q[i]);
+	if (f->rule[0] == '\0') {
+		rule_key[0] = '\0';
+		return;
+	}
+	snprintf(rule_key, len, ",%s,", f->rule);
+	for (i = 0; rule_key[i] != '\0'; i++)
+		rule_key[i] = (char)tolower((unsigned char)rule_key[i]);
+}
+
+/* --- the ring and the queue ---------------------------------------------- */
+
+static void
+ring_resize(struct history *h, size_t cap)
+{
+	struct hist_rec **n = cap > 0 ? xcalloc(cap, sizeof(*n)) : NULL;
+	size_t keep = MIN(h->ring_count, cap), i;
+
+	/* keep the newest `keep`, oldest first */
+	for (i = 0; i < h->ring_count; i++) {
+		size_t idx = (h->ring_head + h->ring_cap - h->ring_count + i) % h->ring_cap;
+
+		if (i >= h->ring_count - keep)
+			n[i - (h->ring_count - keep)] = h->ring[idx];
+		else
+			rec_unref(&h->ring[idx]);
+	}
+	free(h->ring);
+	h->ring = n;
+	h->ring_cap = cap;
+	h->ring_count = keep;
+	h->ring_head = cap > 0 ? keep % cap : 0;
+}
+
+static void
+ring_push(struct history *h, struct hist_rec *r)
+{
+	if (h->ring_cap == 0) {
+		rec_unref(&r);
+		return;
+	}
+	if (h->ring_count == h->ring_cap)
+		rec_unref(&h->ring[h->ring_head]);
+	else
+		h->ring_count++;
+	h->ring[h->ring_head] = r;
+	h->ring_head = (h->ring_head + 1) % h->ring_cap;
+}
+
+static void
+queue_push(struct history *h, struct hist_rec *r, bool front)
+{
+	if (h->q_count == BOUND_HISTORY_QUEUE) {
+		/* full: the oldest waiting record never reaches Redis */
+		struct hist_rec **old = &h->queue[h->q_head];
+
+		if (front) {
+			rec_unref(&r);
+			h->dropped++;
+			return;
+		}
+		rec_unref(old);
+		h->q_head = (h->q_head + 1) % BOUND_HISTORY_QUEUE;
+		h->q_count--;
+		h->dropped++;
+	}
+	if (front) {
+		h->q_head = (h->q_head + BOUND_HISTORY_QUEUE - 1) % BOUND_HISTORY_QUEUE;
+		h->queue[h->q_head] = r;
+	} else {
+		h->queue[(h->q_head + h->q_count) % BOUND_HISTORY_QUEUE] = r;
+	}
+	h->q_count++;
+}
+
+static struct hist_rec *
+queue_pop(struct history *h)
+{
+	struct hist_rec *r;
+
+	if (h->q_count == 0)
+		return NULL;
+	r = h->queue[h->q_head];
+	h->queue[h->q_head] = NULL;
+	h->q_head = (h->q_head + 1) % BOUND_HISTORY_QUEUE;
+	h->q_count--;
+	return r;
+}
+
+void
+history_add(struct history *h, const struct history_input *in)
+{
+	struct hist_rec *r = rec_new(in);
+	bool submit = false;
+
+	pthread_mutex_lock(&h->lock);
+	h->recorded++;
+	ring_push(h, rec_ref(r));
+	if (h->kv != NULL && !h->stopping) {
+		queue_push(h, r, false);
+		r = NULL;
+		if (!h->busy) {
+			h->busy = true;
+			submit = true;
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	rec_unref(&r);
+	if (submit)
+		submit_write(h);
+}
+
+/* --- writing to Redis ---------------------------------------------------- */
+
+/* one EVAL for the batch; on the history thread (or at exit) */
+static bool
+write_batch(struct history *h, struct hist_rec **recs, size_t n)
+{
+	size_t argc = 3 + 3 + n * HISTORY_FIELDS, i, k = 0;
+	const char **argv = xcalloc(argc, sizeof(*argv));
+	char maxn[24], age[24];
+	const char *error = NULL;
+	redisReply *rep;
+	bool ok, log_now;
+
+	pthread_mutex_lock(&h->lock);
+	snprintf(maxn, sizeof(maxn), "%u", MAX(h->max_records, 1u));
+	snprintf(age, sizeof(age), "%llu", (unsigned long long)MAX(h->max_age_ms, 1000));
+	pthread_mutex_unlock(&h->lock);
+	argv[k++] = "EVAL";
+	argv[k++] = write_script;
+	argv[k++] = "0";
+	argv[k++] = kv_prefix(h->kv);
+	argv[k++] = maxn;
+	argv[k++] = age;
+	for (i = 0; i < n; i++) {
+		argv[k++] = recs[i]->id_text;
+		argv[k++] = recs[i]->action_name;
+		argv[k++] = recs[i]->reason;
+		argv[k++] = recs[i]->rules;
+		argv[k++] = recs[i]->q;
+		argv[k++] = recs[i]->list_json;
+		argv[k++] = recs[i]->full_json;
+	}
+	rep = kv_call(h->kv, (int)k, argv, NULL, &error);
+	ok = rep != NULL && rep->type != REDIS_REPLY_ERROR;
+	pthread_mutex_lock(&h->lock);
+	/* one line when writing starts failing and one when it works again:
+	 * kv logs Redis going down and coming back itself */
+	log_now = ok == h->write_failing;
+	h->write_failing = !ok;
+	pthread_mutex_unlock(&h->lock);
+	if (ok && log_now)
+		log_info("event=history_write status=ok records=%zu", n);
+	if (!ok && log_now) {
+		struct buf b = BUF_INIT;
+
+		log_append_kv_str(&b, "error", rep != NULL ? rep->str : error);
+		log_warning("event=history_write status=failed records=%zu%s", n, buf_cstr(&b));
+		buf_deinit(&b);
+	}
+	kv_reply_free(rep);
+	free(argv);
+	return ok;
+}
+
+static void
+write_run(struct scan_job *j)
+{
+	struct write_job *wj = (struct write_job *)j;
+	struct history *h = wj->h;
+
+	pthread_mutex_lock(&h->lock);
+	while (wj->n < HISTORY_BATCH && (wj->recs[wj->n] = queue_pop(h)) != NULL)
+		wj->n++;
+	pthread_mutex_unlock(&h->lock);
+	wj->ok = wj->n == 0 || write_batch(h, wj->recs, wj->n);
+}
+
+static void
+write_done(struct scan_job *j)
+{
+	struct write_job *wj = (struct write_job *)j;
+	struct history *h = wj->h;
+	bool again = false, retry = false;
+	size_t i;
+
+	pthread_mutex_lock(&h->lock);
+	if (wj->ok) {
+		h->written += wj->n;
+		for (i = 0; i < wj->n; i++)
+			rec_unref(&wj->recs[i]);
+		again = h->q_count > 0 && !h->stopping;
+	} else {
+		h->redis_errors++;
+		/* back to the front, oldest first, for the retry */
+		for (i = wj->n; i > 0; i--)
+			queue_push(h, wj->recs[i - 1], true);
+		retry = !h->stopping;
+	}
+	h->busy = again || retry;
+	pthread_mutex_unlock(&h->lock);
+	free(wj);
+	if (again) {
+		submit_write(h);
+	} else if (retry) {
+		struct timeval tv = { HISTORY_RETRY_MS / 1000, (HISTORY_RETRY_MS % 1000) * 1000 };
+
+		evtimer_add(h->retry, &tv);
+	}
+}
+
+static void
+submit_write(struct history *h)
+{
+	struct write_job *wj = xcalloc(1, sizeof(*wj));
+
+	wj->job.run = write_run;
+	wj->job.done = write_done;
+	wj->h = h;
+	scan_pool_submit(h->pool, &wj->job);
+}
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct history *h = arg;
+
+	if (!h->stopping)
+		submit_write(h);
+}
+
+/* --- lifecycle ----------------------------------------------------------- */
+
+static void
+settings(struct history *h, const struct conf *conf)
+{
+	h->max_records = conf->history_max_records;
+	h->max_age_ms = conf->history_max_age_ms;
+	h->search_limit = MAX(conf->history_search_limit, 1u);
+	if (conf->history_memory_records != h->memory_records || h->ring == NULL) {
+		h->memory_records = conf->history_memory_records;
+		ring_resize(h, h->memory_records);
+	}
+}
+
+struct history *
+history_new(struct event_base *base, const struct conf *conf, char **error_r)
+{
+	struct history *h = xcalloc(1, sizeof(*h));
+
+	h->base = base;
+	pthread_mutex_init(&h->lock, NULL);
+	h->memory_records = conf->history_memory_records;
+	ring_resize(h, h->memory_records);
+	settings(h, conf);
+	if (conf->history_redis) {
+		const char *perr = NULL;
+		struct buf key = BUF_INIT;
+
+		if (kv_new(conf, &h->kv, error_r) < 0) {
+			history_free(&h);
+			return NULL;
+		}
+		h->pool = scan_pool_new(base, 1, &perr);
+		if (h->pool == NULL) {
+			*error_r = xstrdup(perr);
+			history_free(&h);
+			return NULL;
+		}
+		h->queue = xcalloc(BOUND_HISTORY_QUEUE, sizeof(*h->queue));
+		h->retry = evtimer_new(base, retry_cb, h);
+		buf_appendf(&key, "%shist", kv_prefix(h->kv));
+		h->key_stream = buf_steal(&key);
+	}
+	return h;
+}
+
+void
+history_reconfigure(struct history *h, const struct conf *conf)
+{
+	pthread_mutex_lock(&h->lock);
+	settings(h, conf);
+	pthread_mutex_unlock(&h->lock);
+}
+
+void
+history_free(struct history **hp)
+{
+	struct history *h = *hp;
+	size_t i;
+
+	if (h == NULL)
+		return;
+	*hp = NULL;
+	pthread_mutex_lock(&h->lock);
+	h->stopping = true;
+	pthread_mutex_unlock(&h->lock);
+	if (h->retry != NULL)
+		event_free(h->retry);
+	scan_pool_free(&h->pool);
+	/* what is still queued: written from here, in batches, until one
+	 * fails (Redis down: the timeouts bound this) */
+	while (h->kv != NULL && h->q_count > 0) {
+		struct hist_rec *recs[HISTORY_BATCH];
+		size_t n = 0;
+
+		while (n < HISTORY_BATCH && (recs[n] = queue_pop(h)) != NULL)
+			n++;
+		if (!write_batch(h, recs, n)) {
+			h->dropped += n + h->q_count;
+			for (i = 0; i < n; i++)
+				rec_unref(&recs[i]);
+			break;
+		}
+		h->written += n;
+		for (i = 0; i < n; i++)
+			rec_unref(&recs[i]);
+	}
+	while (h->q_count > 0) {
+		struct hist_rec *r = queue_pop(h);
+
+		rec_unref(&r);
+	}
+	free(h->queue);
+	ring_resize(h, 0);
+	kv_free(&h->kv);
+	free(h->key_stream);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+void
+history_get_stats(struct history *h, struct history_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&h->lock);
+	st->recorded = h->recorded;
+	st->written = h->written;
+	st->dropped = h->dropped;
+	st->redis_errors = h->redis_errors;
+	st->queued = (unsigned int)h->q_count;
+	st->in_memory = (unsigned int)h->ring_count;
+	pthread_mutex_unlock(&h->lock);
+	st->redis = h->kv != NULL;
+	if (h->kv != NULL) {
+		struct kv_stats ks;
+
+		kv_get_stats(h->kv, &ks);
+		st->redis_up = ks.up;
+	}
+}
+
+/* --- queries ------------------------------------------------------------- */
+
+static void
+result_init(struct history_result *res, const char *source)
+{
+	memset(res, 0, sizeof(*res));
+	res->status = 200;
+	res->source = source;
+}
+
+/* search or look up in memory, under the lock */
+static void
+memory_query(struct history *h, struct history_query *q)
+{
+	struct history_result *res = &q->res;
+	char rule_key[72];
+	int64_t oldest;
+	size_t i;
+
+	result_init(res, "memory");
+	if (!q->lookup) {
+		filter_keys(&q->f, rule_key, sizeof(rule_key));
+		buf_append_char(&res->json, '[');
+	}
+	pthread_mutex_lock(&h->lock);
+	oldest = h->max_age_ms > 0 ? wall_ms() - (int64_t)h->max_age_ms : 0;
+	for (i = 0; i < h->ring_count; i++) {
+		size_t idx = (h->ring_head + h->ring_cap - 1 - i) % h->ring_cap;
+		const struct hist_rec *r = h->ring[idx];
+
+		if (r->time_ms < oldest)
+			break;
+		if (q->lookup) {
+			if (strcmp(r->id_text, q->id) == 0) {
+				buf_append_str(&res->json, r->full_json);
+				res->count = 1;
+				break;
+			}
+			continue;
+		}
+		if (q->f.since_ms > 0 && r->time_ms < q->f.since_ms)
+			break;
+		if (res->scanned >= h->search_limit) {
+			res->truncated = true;
+			break;
+		}
+		res->scanned++;
+		if (!match(&q->f, rule_key, r->action_name, r->rules, r->q))
+			continue;
+		if (res->count > 0)
+			buf_append_char(&res->json, ',');
+		buf_append_str(&res->json, r->list_json);
+		if (++res->count >= q->f.limit)
+			break;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (q->lookup && res->count == 0)
+		res->status = 404;
+	if (!q->lookup)
+		buf_append_char(&res->json, ']');
+}
+
+static const redisReply *
+field(const redisReply *fields, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < fields->elements; i += 2) {
+		if (fields->element[i]->type == REDIS_REPLY_STRING &&
+		    strcmp(fields->element[i]->str, name) == 0)
+			return fields->element[i + 1];
+	}
+	return NULL;
+}
+
+static const char *
+field_str(const redisReply *fields, const char *name)
+{
+	const redisReply *v = field(fields, name);
+
+	return v != NULL && v->type == REDIS_REPLY_STRING ? v->str : NULL;
+}
+
+/* on the history thread */
+static void
+query_run(struct scan_job *j)
+{
+	struct history_query *q = (struct history_query *)j;
+	struct history *h = q->h;
+	struct history_result *res = &q->res;
+	const char *error = NULL;
+	redisReply *rep;
+	unsigned int limit;
+
+	result_init(res, "redis");
+	if (q->lookup) {
+		struct buf key = BUF_INIT;
+
+		buf_appendf(&key, "%shist:d:%s", kv_prefix(h->kv), q->id);
+		rep = kv_callv(h->kv, &error, "GET", buf_cstr(&key), NULL);
+		buf_deinit(&key);
+		if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
+			res->status = 500;
+			res->error = rep != NULL ? "redis error" : "redis unavailable";
+		} else if (rep->type == REDIS_REPLY_STRING) {
+			buf_append(&res->json, rep->str, rep->len);
+			res->count = 1;
+		} else {
+			res->status = 404;
+		}
+		kv_reply_free(rep);
+		return;
+	}
+	{
+		char rule_key[72], end[64], start[32], page[16];
+		bool done = false;
+
+		pthread_mutex_lock(&h->lock);
+		limit = h->search_limit;
+		pthread_mutex_unlock(&h->lock);
+		filter_keys(&q->f, rule_key, sizeof(rule_key));
+		snprintf(end, sizeof(end), "+");
+		if (q->f.since_ms > 0)
+			snprintf(start, sizeof(start), "%lld", (long long)q->f.since_ms);
+		else
+			snprintf(start, sizeof(start), "-");
+		buf_append_char(&res->json, '[');
+		while (!done) {
+			size_t i;
+
+			snprintf(page, sizeof(page), "%u", MIN(HISTORY_PAGE, limit - res->scanned));
+			rep = kv_callv(h->kv, &error, "XREVRANGE", h->key_stream, end, start, "COUNT",
+				       page, NULL);
+			if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
+				res->status = 500;
+				res->error = rep != NULL ? "redis error" : "redis unavailable";
+				kv_reply_free(rep);
+				break;
+			}
+			if (rep->elements == 0)
+				done = true;
+			for (i = 0; i < rep->elements; i++) {
+				const redisReply *e = rep->element[i];
+				const redisReply *fields;
+				const char *lj;
+
+				if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+				    e->element[0]->type != REDIS_REPLY_STRING ||
+				    e->element[1]->type != REDIS_REPLY_ARRAY)
+					continue;
+				snprintf(end, sizeof(end), "(%s", e->element[0]->str);
+				fields = e->element[1];
+				res->scanned++;
+				lj = field_str(fields, "j");
+				if (lj != NULL &&
+				    match(&q->f, rule_key, field_str(fields, "a"), field_str(fields, "rules"),
+					  field_str(fields, "q"))) {
+					if (res->count > 0)
+						buf_append_char(&res->json, ',');
+					buf_append_str(&res->json, lj);
+					if (++res->count >= q->f.limit) {
+						done = true;
+						break;
+					}
+				}
+			}
+			if (!done && res->scanned >= limit) {
+				res->truncated = true;
+				done = true;
+			}
+			kv_reply_free(rep);
+		}
+		buf_append_char(&res->json, ']');
+	}
+}
+
+static void
+query_free(struct history_query *q)
+{
+	buf_deinit(&q->res.json);
+	free(q);
+}
+
+static void
+query_done(struct scan_job *j)
+{
+	struct history_query *q = (struct history_query *)j;
+
+	if (q->res.status == 500) {
+		/* Redis failed: answer from memory instead, saying why */
+		const char *why = q->res.error;
+
+		pthread_mutex_lock(&q->h->lock);
+		q->h->redis_errors++;
+		pthread_mutex_unlock(&q->h->lock);
+		buf_deinit(&q->res.json);
+		memory_query(q->h, q);
+		q->res.error = why;
+	}
+	if (q->cb != NULL)
+		q->cb(q->ctx, &q->res);
+	query_free(q);
+}
+
+static bool
+redis_usable(struct history *h)
+{
+	struct kv_stats ks;
+
+	if (h->kv == NULL)
+		return false;
+	kv_get_stats(h->kv, &ks);
+	return ks.up;
+}
+
+static struct history_query *
+query_new(struct history *h, history_done_fn *cb, void *ctx)
+{
+	struct history_query *q = xcalloc(1, sizeof(*q));
+
+	q->job.run = query_run;
+	q->job.done = query_done;
+	q->h = h;
+	q->cb = cb;
+	q->ctx = ctx;
+	return q;
+}
+
+struct history_query *
+history_search(struct history *h, const struct history_filter *f, history_done_fn *cb,
+	       void *ctx)
+{
+	struct history_query *q = query_new(h, cb, ctx);
+
+	q->f = *f;
+	if (q->f.limit == 0)
+		q->f.limit = 50;
+	if (!redis_usable(h)) {
+		memory_query(h, q);
+		if (h->kv != NULL)
+			q->res.error = "redis unavailable";
+		cb(ctx, &q->res);
+		query_free(q);
+		return NULL;
+	}
+	scan_pool_submit(h->pool, &q->job);
+	return q;
+}
+
+struct history_query *
+history_lookup(struct history *h, const char *id, history_done_fn *cb, void *ctx)
+{
+	struct history_query *q = query_new(h, cb, ctx);
+	size_t i;
+
+	q->lookup = true;
+	snprintf(q->id, sizeof(q->id), "%s", id);
+	for (i = 0; q->id[i] != '\0'; i++)
+		q->id[i] = (char)tolower((unsigned char)q->id[i]);
+	memory_query(h, q);
+	if (q->res.status == 200 || !redis_usable(h)) {
+		if (q->res.status != 200 && h->kv != NULL)
+			q->res.error = "redis unavailable";
+		cb(ctx, &q->res);
+		query_free(q);
+		return NULL;
+	}
+	buf_deinit(&q->res.json);
+	scan_pool_submit(h->pool, &q->job);
+	return q;
+}
+
+void
+history_cancel(struct history_query *q)
+{
+	if (q != NULL)
+		q->cb = NULL;
+}
