@@ -321,8 +321,9 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		snprintf(c->ip, sizeof(c->ip), "%s", macro(ctx, "{client_addr}"));
 	}
 	/* Postfix says "unknown" for a client without verified name, sendmail
-	 * "[addr]"; {client_resolve} (if the MTA sends it) tells a temporary
-	 * failure from none, as the proxy's [UNAVAILABLE]/[TEMPUNAVAIL] do */
+	 * "[addr]"; sendmail's {client_resolve} tells a temporary failure
+	 * from none, as the proxy's [UNAVAILABLE]/[TEMPUNAVAIL] do (Postfix
+	 * has no such macro: its "unknown" is [UNAVAILABLE]) */
 	resolve = macro(ctx, "{client_resolve}");
 	free(c->client_name);
 	if (hostname == NULL || hostname[0] == '\0' || hostname[0] == '[' ||
