@@ -68,6 +68,7 @@ enum conf_av_backend { CONF_AV_LIBCLAMAV, CONF_AV_CLAMD };
 enum conf_av_virus { CONF_AV_VIRUS_REJECT, CONF_AV_VIRUS_TAG, CONF_AV_VIRUS_DISCARD };
 enum conf_av_policy { CONF_AV_POLICY_REJECT, CONF_AV_POLICY_TEMPFAIL, CONF_AV_POLICY_TAG };
 enum conf_av_error { CONF_AV_ERROR_TEMPFAIL, CONF_AV_ERROR_ACCEPT };
+enum conf_av_raw_parser { CONF_AV_RAW_AMBIGUOUS, CONF_AV_RAW_ALWAYS, CONF_AV_RAW_NEVER };
 
 struct conf {
 	int refcount;
@@ -147,6 +148,7 @@ struct conf {
 	struct netaddr clamav_clamd_address;
 	uint64_t clamav_clamd_timeout_ms;
 	bool clamav_scan_raw;
+	enum conf_av_raw_parser clamav_raw_mail_parser;
 	uint64_t clamav_max_scan_size;
 	uint64_t clamav_max_file_size;
 	unsigned int clamav_max_recursion;

@@ -14,6 +14,7 @@ static const char *const av_backend_words[] = { "libclamav", "clamd", NULL };
 static const char *const av_virus_words[] = { "reject", "tag", "discard", NULL };
 static const char *const av_policy_words[] = { "reject", "tempfail", "tag", NULL };
 static const char *const av_error_words[] = { "tempfail", "accept", NULL };
+static const char *const av_raw_words[] = { "ambiguous", "always", "never", NULL };
 static const char *const greylist_stage_words[] = { "rcpt", "data", NULL };
 static const char *const greylist_awl_words[] = { "client", "sender_domain", NULL };
 static const char *const greylist_failure_words[] = { "skip", "tempfail", NULL };
@@ -245,17 +246,27 @@ const struct conf_key conf_keys[] = {
 	  "is sent to clamd (INSTREAM) at clamd_address; clamd's own clamd.conf\n"
 	  "sets its limits (set AlertExceedsMax, AlertEncrypted* there)." },
 	{ "clamav", "database", CONF_T_STRING, OFF(clamav_database), "/var/lib/clamav", NULL, 0,
-	  "Signature directory (every .cvd/.cld/.hdb/.ndb/.ldb/... in it). A\n"
-	  "change is picked up within [scan] watch_interval; a database that fails\n"
-	  "to load keeps the engine in use (and is logged)." },
+	  "Signature directory (every .cvd/.cld/.hdb/.ndb/.ldb/... in it), readable\n"
+	  "by the [daemon] user (reloads run unprivileged). A change is picked up\n"
+	  "within [scan] watch_interval; a database that fails to load keeps the\n"
+	  "engine in use (and is logged)." },
 	{ "clamav", "clamd_address", CONF_T_ENDPOINT, OFF(clamav_clamd_address),
 	  "unix:/run/clamav/clamd.ctl", NULL, 0,
 	  "clamd's socket for backend = clamd: unix:/path or host:port." },
 	{ "clamav", "clamd_timeout", CONF_T_DURATION, OFF(clamav_clamd_timeout_ms), "60s", NULL, 0,
 	  "Time clamd may take for one object (connect, send, answer)." },
 	{ "clamav", "scan_raw", CONF_T_BOOL, OFF(clamav_scan_raw), "yes", NULL, 0,
-	  "Also scan the message as received (ClamAV's own mail parser), besides\n"
-	  "every decoded part." },
+	  "Also scan the message as received, besides every part as mxmoat's MIME\n"
+	  "parser decoded it." },
+	{ "clamav", "raw_mail_parser", CONF_T_ENUM, OFF(clamav_raw_mail_parser), "ambiguous",
+	  av_raw_words, 0,
+	  "libclamav: when the raw message is also split by ClamAV's own mail\n"
+	  "parser. ambiguous: when mxmoat's parser found the structure ambiguous or\n"
+	  "malformed (two boundaries or Content-Types, bad encodings, a limit, more\n"
+	  "than one reading, ...), the cases where mail parsers disagree; otherwise\n"
+	  "the raw message is matched as it is, since each of its parts was scanned\n"
+	  "decoded already (a third less CPU). always: every message. never: raw\n"
+	  "matching only. (clamd parses as its clamd.conf says.)" },
 	{ "clamav", "max_scan_size", CONF_T_SIZE, OFF(clamav_max_scan_size), "400M", NULL, 0,
 	  "libclamav: bytes scanned per object, archive contents included\n"
 	  "(MaxScanSize); past it: unscannable." },

@@ -515,7 +515,7 @@ test_engine(void **state)
 	buf_deinit(&d);
 
 	av_findings_init(&f);
-	assert_int_equal(av_engine_scan(e, 1, eicar, strlen(eicar), NULL, "eicar.com", &f, &serr), 0);
+	assert_int_equal(av_engine_scan(e, 1, eicar, strlen(eicar), NULL, 0, "eicar.com", &f, &serr), 0);
 	assert_int_equal(f.n, 1);
 	assert_int_equal(f.items[0].kind, AV_VIRUS);
 	assert_string_equal(f.items[0].what, "Test-Eicar-NDB.UNOFFICIAL");
@@ -524,11 +524,11 @@ test_engine(void **state)
 	/* inline in text */
 	snprintf(text, sizeof(text), "Hello,\r\n\r\n%s\r\n\r\nBye\r\n", eicar);
 	av_findings_init(&f);
-	assert_int_equal(av_engine_scan(e, 2, text, strlen(text), NULL, "body", &f, &serr), 0);
+	assert_int_equal(av_engine_scan(e, 2, text, strlen(text), NULL, AV_SCAN_NO_MAIL_PARSER, "body", &f, &serr), 0);
 	assert_int_equal(f.n, 1);
 
 	av_findings_init(&f);
-	assert_int_equal(av_engine_scan(e, 3, "harmless", 8, NULL, "clean.txt", &f, &serr), 0);
+	assert_int_equal(av_engine_scan(e, 3, "harmless", 8, NULL, 0, "clean.txt", &f, &serr), 0);
 	assert_int_equal(f.n, 0);
 
 	/* the directory changes: stale */

@@ -88,10 +88,13 @@ on_message(enum cl_msg severity, const char *fullmsg, const char *msg, void *con
 				buf_append_str(load_messages, "; ");
 			buf_append(load_messages, msg, MIN(len, LOAD_MESSAGES_MAX));
 		}
-		if (severity == CL_MSG_INFO_VERBOSE)
+		/* errors end up in the load's error text, logged once by the
+		 * caller; warnings (an old database, ...) are worth a line */
+		if (severity == CL_MSG_INFO_VERBOSE ||
+		    (severity == CL_MSG_ERROR && !log_enabled(LOG_LEVEL_DEBUG)))
 			return;
 		log_append_kv(&b, "message", msg, len);
-		log_msg(severity == CL_MSG_ERROR ? LOG_LEVEL_ERROR : LOG_LEVEL_WARNING,
+		log_msg(severity == CL_MSG_ERROR ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARNING,
 			"event=libclamav%s", buf_cstr(&b));
 		buf_deinit(&b);
 		return;
@@ -412,8 +415,8 @@ spool_pread(void *handle, void *buf, size_t count, off_t offset)
 
 int
 av_engine_scan(const struct av_engine *e, uint64_t id, const void *data, size_t len,
-	       struct spool *spool, const char *where, struct av_findings *f,
-	       const char **error_r)
+	       struct spool *spool, unsigned int flags, const char *where,
+	       struct av_findings *f, const char **error_r)
 {
 	struct scan_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	struct cl_scan_options opt = e->options;
@@ -422,6 +425,9 @@ av_engine_scan(const struct av_engine *e, uint64_t id, const void *data, size_t 
 	cl_fmap_t *map;
 	cl_error_t r;
 	size_t before = f->n + f->dropped;
+
+	if ((flags & AV_SCAN_NO_MAIL_PARSER) != 0)
+		opt.parse &= ~(uint32_t)CL_SCAN_PARSE_MAIL;
 
 	ctx->e = e;
 	ctx->f = f;

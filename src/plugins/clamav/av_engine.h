@@ -65,11 +65,14 @@ unsigned int av_engine_signatures(const struct av_engine *e);
 int64_t av_engine_age(const struct av_engine *e);
 const char *av_engine_version(void);
 
+/* av_engine_scan() flags */
+#define AV_SCAN_NO_MAIL_PARSER 1u /* match a message as it is, do not split it */
+
 /* av_engine_scan(): scan one object, from memory (data, len) or, when
  * spool is given, the spooled message; detections go to f, attributed to
  * `where`. Returns 0, or -1 on a scanner error (*error_r: static text). */
 int av_engine_scan(const struct av_engine *e, uint64_t id, const void *data, size_t len,
-		   struct spool *spool, const char *where, struct av_findings *f,
-		   const char **error_r);
+		   struct spool *spool, unsigned int flags, const char *where,
+		   struct av_findings *f, const char **error_r);
 
 #endif

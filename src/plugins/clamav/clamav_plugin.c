@@ -17,6 +17,16 @@
 #define UNSCANNED_FLAGS \
 	(MSG_FLAG_LIMIT_DEPTH | MSG_FLAG_LIMIT_PARTS | MSG_FLAG_LIMIT_DECODED | \
 	 MSG_FLAG_LIMIT_READINGS)
+/* where mail parsers may split a message differently (or ours stopped):
+ * then libclamav's mail parser reads the raw message too */
+#define AMBIGUOUS_FLAGS \
+	(MSG_FLAG_TWO_BOUNDARIES | MSG_FLAG_TWO_CONTENT_TYPES | MSG_FLAG_TWO_CTE | \
+	 MSG_FLAG_BOUNDARY_IN_BASE64 | MSG_FLAG_MISSING_CLOSE | MSG_FLAG_HEADER_NO_COLON | \
+	 MSG_FLAG_NUL | MSG_FLAG_BARE_CR | MSG_FLAG_BAD_BASE64 | MSG_FLAG_BAD_QP | \
+	 MSG_FLAG_BOUNDARY_MISMATCH | MSG_FLAG_NO_BOUNDARY | MSG_FLAG_EMPTY_BOUNDARY | \
+	 MSG_FLAG_HEADER_NAME_COMMENT | MSG_FLAG_AFTER_CLOSE | MSG_FLAG_BOUNDARY_PREFIX | \
+	 MSG_FLAG_LIMIT_HEADERS | MSG_FLAG_LIMIT_DEPTH | MSG_FLAG_LIMIT_PARTS | \
+	 MSG_FLAG_LIMIT_DECODED | MSG_FLAG_LIMIT_PARAMS | MSG_FLAG_LIMIT_READINGS)
 
 struct clamav_state {
 	enum conf_av_backend backend;
@@ -25,6 +35,7 @@ struct clamav_state {
 	struct netaddr clamd;
 	uint64_t clamd_timeout_ms;
 	bool scan_raw;
+	enum conf_av_raw_parser raw_parser;
 	uint64_t budget_ms;
 	enum conf_av_error on_error;
 	char scanned_by[64];
@@ -64,6 +75,7 @@ plugin_init(const struct conf *conf, void **state_r, bool *enabled_r, char **err
 	st->clamd = conf->clamav_clamd_address;
 	st->clamd_timeout_ms = conf->clamav_clamd_timeout_ms;
 	st->scan_raw = conf->clamav_scan_raw;
+	st->raw_parser = conf->clamav_raw_mail_parser;
 	st->budget_ms = conf->clamav_max_scan_time_ms;
 	st->on_error = conf->clamav_on_error;
 	if (st->backend == CONF_AV_LIBCLAMAV) {
@@ -116,11 +128,12 @@ plugin_deinit(void *state)
 /* scan one object unless time is up or the scanner failed already */
 static void
 scan_object(struct run_ctx *rc, const void *data, size_t len, struct spool *spool,
-	    const char *where)
+	    unsigned int flags, const char *where)
 {
 	const struct clamav_state *st = rc->st;
 
-	if (rc->error != 0 || rc->out_of_time)
+	/* a virus decides the message: the rest would only add names */
+	if (rc->error != 0 || rc->out_of_time || rc->f.count[AV_VIRUS] > 0)
 		return;
 	if (rc->deadline_ms > 0 && now_ms() >= rc->deadline_ms) {
 		rc->out_of_time = true;
@@ -131,8 +144,8 @@ scan_object(struct run_ctx *rc, const void *data, size_t len, struct spool *spoo
 	if (st->backend == CONF_AV_LIBCLAMAV) {
 		const char *error = NULL;
 
-		if (av_engine_scan(st->engine, rc->req->id, data, len, spool, where, &rc->f,
-				   &error) < 0) {
+		if (av_engine_scan(st->engine, rc->req->id, data, len, spool, flags, where,
+				   &rc->f, &error) < 0) {
 			rc->error = -1;
 			snprintf(rc->error_text, sizeof(rc->error_text), "libclamav: %s", error);
 		}
@@ -172,8 +185,8 @@ scan_part(void *ctx, const struct msg *m, unsigned int reading, const struct msg
 	if (part->decoded.len == 0)
 		return true;
 	part_where(reading, part, where, sizeof(where));
-	scan_object(rc, part->decoded.data, part->decoded.len, NULL, where);
-	return rc->error == 0 && !rc->out_of_time;
+	scan_object(rc, part->decoded.data, part->decoded.len, NULL, 0, where);
+	return rc->error == 0 && !rc->out_of_time && rc->f.count[AV_VIRUS] == 0;
 }
 
 static void
@@ -210,12 +223,20 @@ plugin_run(const void *state, const struct scan_request *req, struct scan_result
 		msg_foreach_part(req->msg, scan_part, rc);
 	if (st->scan_raw || req->msg == NULL) {
 		struct view mem = spool_mem(req->spool);
+		unsigned int flags = 0;
 
+		/* every part of a message that all parsers split alike has just
+		 * been scanned decoded: matching the raw bytes is what remains */
+		if (req->msg != NULL &&
+		    (st->raw_parser == CONF_AV_RAW_NEVER ||
+		     (st->raw_parser == CONF_AV_RAW_AMBIGUOUS && req->msg->nreadings == 1 &&
+		      (req->msg->flags & AMBIGUOUS_FLAGS) == 0)))
+			flags |= AV_SCAN_NO_MAIL_PARSER;
 		rc->f.secondary = true;
 		if (mem.p != NULL)
-			scan_object(rc, mem.p, mem.len, NULL, "message");
+			scan_object(rc, mem.p, mem.len, NULL, flags, "message");
 		else
-			scan_object(rc, NULL, 0, req->spool, "message");
+			scan_object(rc, NULL, 0, req->spool, flags, "message");
 		rc->f.secondary = false;
 	}
 	if (req->msg != NULL && (req->msg->flags & UNSCANNED_FLAGS) != 0) {
@@ -275,7 +296,12 @@ plugin_describe(const void *state, struct buf *out)
 		buf_appendf(out, "clamd at %s, timeout %llu ms", a,
 			    (unsigned long long)st->clamd_timeout_ms);
 	}
-	buf_appendf(out, "; raw message %s, on error %s", st->scan_raw ? "and parts" : "not scanned",
+	buf_appendf(out, "; decoded parts and %s, on error %s",
+		    !st->scan_raw ? "not the raw message"
+		    : st->backend == CONF_AV_CLAMD ? "the raw message"
+		    : st->raw_parser == CONF_AV_RAW_ALWAYS ? "the raw message, split by ClamAV too"
+		    : st->raw_parser == CONF_AV_RAW_NEVER ? "the raw message, matched as it is"
+		    : "the raw message, split by ClamAV too when ambiguous",
 		    st->on_error == CONF_AV_ERROR_TEMPFAIL ? "tempfail" : "accept");
 	if (st->policy != NULL)
 		buf_appendf(out, "; attachment policy inside archives");

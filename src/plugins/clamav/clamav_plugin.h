@@ -3,10 +3,14 @@
  * plugins (data stage).
  *
  *   clamav       [clamav]: every decoded part of every reading of the
- *                message, then the raw message, through libclamav
+ *                message, then the raw message (split by ClamAV's own mail
+ *                parser as well when mxmoat's parser found the structure
+ *                ambiguous: [clamav] raw_mail_parser), through libclamav
  *                in-process (av_engine.h) or clamd (av_clamd.h); MIME
  *                parser limits that left content undecoded make the
- *                message unscannable. The engine belongs to the snapshot:
+ *                message unscannable. The first object with a virus ends
+ *                the scan (the message is decided; the rest would only add
+ *                names). The engine belongs to the snapshot:
  *                a reload (SIGHUP, or the database directory changing:
  *                the plugin's stale()) builds a new one off the event loop,
  *                scans in progress finish on the old one.
