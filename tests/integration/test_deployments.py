@@ -116,3 +116,49 @@ def test_deployment_proxy_filter(postfix_factory, mxmoatd_factory):
     # the client mxmoatd reports is the real one (XFORWARD from Postfix)
     assert summaries[0]["client"] == "127.0.0.1"
     pf.wait_log(r"orig_client=client\.example\[127\.0\.0\.1\]|client=localhost\[127\.0\.0\.1\]")
+
+
+def main_cf_entries(name):
+    """{parameter: value} of a main.cf snippet"""
+    entries = {}
+    for line in (DOCS / name).read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        k, sep, v = line.partition("=")
+        assert sep, line
+        entries[k.strip()] = v.strip()
+    return entries
+
+
+def test_deployment_milter(postfix_factory, mxmoatd_factory):
+    main_cf = main_cf_entries("milter.main.cf")
+    assert main_cf["milter_default_action"] == "tempfail"
+    milter_port = harness.free_port()
+    assert main_cf["smtpd_milters"] == "inet:127.0.0.1:10026"
+    main_cf["smtpd_milters"] = f"inet:127.0.0.1:{milter_port}"
+    conf = mxmoat_conf("milter.mxmoat.conf")
+    assert conf["server"]["listen"] == "" and conf["milter"]["listen"] == "inet:10026@127.0.0.1"
+    conf["milter"]["listen"] = f"inet:{milter_port}@127.0.0.1"
+    conf["server"]["hostname"] = "mx.mxmoat.test"
+    conf["rules"] = {"paths": str(TOP / "rules")}
+    conf.setdefault("http", {})["listen"] = ""
+    md = mxmoatd_factory(conf)
+    harness.wait_listening("127.0.0.1", milter_port, 15, alive=md.alive,
+                           details=lambda: md.log_text()[-3000:])
+    pf = postfix_factory(name="postfix", main_cf=main_cf)
+    got = exercise(pf.host, pf.port, pf.sink)
+    # the milter's fields are in the delivered message, once
+    assert len(got.headers("X-Spam-Status")) == 1
+    assert [s["action"] for s in md.wait_summaries(2)] == ["accept", "reject"]
+    pf.wait_log(r"milter-reject: END-OF-MESSAGE .*5\.7\.1 Message rejected as spam \[id=")
+    # mxmoatd gone: Postfix tempfails (milter_default_action), loses nothing
+    md.stop()
+    with smtplib.SMTP(pf.host, pf.port) as s:
+        s.ehlo("client.example")
+        with pytest.raises(smtplib.SMTPException) as e:
+            s.sendmail("alice@example.org", ["bob@example.net"], message("down", "x"))
+    codes = [c for c, _ in getattr(e.value, "recipients", {}).values()] or \
+        [getattr(e.value, "smtp_code", 0)]
+    assert all(400 <= c < 500 for c in codes), e.value
+    time.sleep(1)
+    assert pf.sink.count() == 1
