@@ -431,7 +431,8 @@ session_data_reply(struct session *s, int status, const struct smtp_reply *r)
 			 (int)MIN(qid.len, sizeof(t->downstream_id) - 1), qid.p != NULL ? qid.p : "");
 		s->state = SESSION_COMMAND;
 		session_reply_relayed(s, r);
-		session_txn_end(s, verdict_action_name(t->verdict.action), "", NULL);
+		/* a tagged message says why (score, virus, ...) */
+		session_txn_end(s, verdict_action_name(t->verdict.action), t->verdict.reason, NULL);
 		session_resume(s);
 		return;
 	}
