@@ -23,6 +23,11 @@
 #define HISTORY_BATCH 256
 #define HISTORY_PAGE 256
 #define HISTORY_RETRY_MS 1000
+/* records wait up to HISTORY_FLUSH_MS for a batch, unless HISTORY_EAGER
+ * are waiting already: one round trip carries many records (a message
+ * costs its counters and its record, not a round trip of its own) */
+#define HISTORY_FLUSH_MS 100
+#define HISTORY_EAGER 128
 #define HISTORY_FIELDS 7
 
 /* the batch writer: ARGV = prefix, max_records, max_age_ms, then per
@@ -79,6 +84,7 @@ struct history {
 	bool write_failing; /* the last batch failed */
 	bool stopping;
 	struct event *retry;
+	struct event *flush;    /* every HISTORY_FLUSH_MS */
 	/* Redis */
 	struct kv *kv;
 	struct scan_pool *pool;
@@ -441,7 +447,7 @@ history_add(struct history *h, const struct history_input *in)
 	if (h->kv != NULL && !h->stopping) {
 		queue_push(h, r, false);
 		r = NULL;
-		if (!h->busy) {
+		if (!h->busy && h->q_count >= HISTORY_EAGER) {
 			h->busy = true;
 			submit = true;
 		}
@@ -532,7 +538,7 @@ write_done(struct scan_job *j)
 		h->written += wj->n;
 		for (i = 0; i < wj->n; i++)
 			rec_unref(&wj->recs[i]);
-		again = h->q_count > 0 && !h->stopping;
+		again = h->q_count >= HISTORY_EAGER && !h->stopping;
 	} else {
 		h->redis_errors++;
 		/* back to the front, oldest first, for the retry */
@@ -569,6 +575,22 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 	struct history *h = arg;
 
 	if (!h->stopping)
+		submit_write(h);
+}
+
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct history *h = arg;
+	bool submit = false;
+
+	pthread_mutex_lock(&h->lock);
+	if (!h->busy && !h->stopping && h->q_count > 0) {
+		h->busy = true;
+		submit = true;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (submit)
 		submit_write(h);
 }
 
@@ -612,6 +634,12 @@ history_new(struct event_base *base, const struct conf *conf, char **error_r)
 		}
 		h->queue = xcalloc(BOUND_HISTORY_QUEUE, sizeof(*h->queue));
 		h->retry = evtimer_new(base, retry_cb, h);
+		h->flush = event_new(base, -1, EV_PERSIST, flush_cb, h);
+		{
+			struct timeval tv = { 0, HISTORY_FLUSH_MS * 1000 };
+
+			evtimer_add(h->flush, &tv);
+		}
 		buf_appendf(&key, "%shist", kv_prefix(h->kv));
 		h->key_stream = buf_steal(&key);
 	}
@@ -640,6 +668,8 @@ history_free(struct history **hp)
 	pthread_mutex_unlock(&h->lock);
 	if (h->retry != NULL)
 		event_free(h->retry);
+	if (h->flush != NULL)
+		event_free(h->flush);
 	scan_pool_free(&h->pool);
 	/* what is still queued: written from here, in batches, until one
 	 * fails (Redis down: the timeouts bound this) */

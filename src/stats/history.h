@@ -19,8 +19,9 @@
  * the oldest waiting records are dropped and counted) and never waits on
  * the network. Redis is used only by a worker thread of the history's own
  * (a one-thread scan_pool with its own kv handle, so its connection is
- * never shared with greylisting): it writes the queue in batches, and runs
- * searches and lookups, whose answers come back to the event loop.
+ * never shared with greylisting): it writes the queue in batches (every
+ * 100 ms, or at once when 128 records wait), and runs searches and
+ * lookups, whose answers come back to the event loop.
  *
  * Reads: history_search() and history_lookup() answer from Redis when it
  * is used and up, else from memory; a lookup tries memory first (this
