@@ -14,7 +14,7 @@ import pytest
 
 import harness
 
-TOP = Path(os.environ.get("MXMOAT_TOP_SRCDIR", Path(__file__).resolve().parents[2]))
+TOP = Path(os.environ.get("MXMOAT_TOP_SRCDIR", Path(__file__).parents[2])).resolve()
 DOCS = TOP / "etc" / "postfix"
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 

@@ -19,7 +19,7 @@ import pytest
 import harness
 from rawclient import RawClient
 
-TOP = Path(os.environ.get("MXMOAT_TOP_SRCDIR", Path(__file__).resolve().parents[2]))
+TOP = Path(os.environ.get("MXMOAT_TOP_SRCDIR", Path(__file__).parents[2])).resolve()
 WHITELIST = TOP / "share" / "greylist-whitelist"
 DELAY = 3  # seconds
 

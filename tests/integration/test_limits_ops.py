@@ -168,15 +168,20 @@ def test_unknown_command(sink, mxmoatd_factory):
 
 
 # (STARTTLS without a certificate; BDAT is implemented: tests/test_bdat.py)
-@pytest.mark.parametrize("line", ["EXPN staff", "ETRN example.org", "STARTTLS",
-                                  "AUTH PLAIN AGFsaWNlAHNlY3JldA=="])
-def test_unimplemented_command(line, sink, mxmoatd_factory):
+@pytest.mark.parametrize("line,text", [
+    ("EXPN staff", "Error: command not implemented"),
+    ("ETRN example.org", "Error: command not implemented"),
+    ("STARTTLS", "Error: command not implemented"),
+    # AUTH is passed through when the downstream offers it (test_auth.py);
+    # this sink does not, so Postfix's own words for a server without SASL
+    ("AUTH PLAIN AGFsaWNlAHNlY3JldA==", "Error: authentication not enabled")])
+def test_unimplemented_command(line, text, sink, mxmoatd_factory):
     md = mxmoatd_factory(config(), downstream=sink)
     with greet(md) as c:
         ehlo = c.cmd("EHLO client.example")
         for ext in ("STARTTLS", "AUTH", "ETRN"):
             assert not any(l.upper().startswith(ext) for l in ehlo.lines), str(ehlo)
-        own(c.cmd(line), 502, "5.5.1", "Error: command not implemented")
+        own(c.cmd(line), 502, "5.5.1", text)
         assert c.cmd("NOOP").first == "250 2.0.0 Ok"
 
 
@@ -441,7 +446,7 @@ def test_client_xclient_refused(postfix, mxmoatd_factory):
     # lookup in these tests), not the one the client claimed
     postfix.wait_log(rf"\b{qid}: client=unknown\[127\.0\.0\.1\]$")
     assert "spoofed" not in postfix.log_text() and "192.0.2.1" not in postfix.log_text()
-    assert md.summary_lines()[-1]["client"] == "127.0.0.1"
+    assert md.wait_summaries(1)[-1]["client"] == "127.0.0.1"
 
 
 def test_client_xforward_refused_when_not_authorized(sink, mxmoatd_factory):
@@ -455,7 +460,7 @@ def test_client_xforward_refused_when_not_authorized(sink, mxmoatd_factory):
         deliver(c)
     assert len(sink.wait_messages(1)) == 1
     # the refused attributes were not taken over
-    assert md.summary_lines()[-1]["client"] == "127.0.0.1"
+    assert md.wait_summaries(1)[-1]["client"] == "127.0.0.1"
 
 
 def xforward_session(md, helo="upstream-helo.example.net"):

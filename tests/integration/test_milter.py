@@ -24,7 +24,7 @@ import pytest
 
 import harness
 
-TOP = Path(os.environ.get("MXMOAT_TOP_SRCDIR", Path(__file__).resolve().parents[2]))
+TOP = Path(os.environ.get("MXMOAT_TOP_SRCDIR", Path(__file__).parents[2])).resolve()
 RULES = TOP / "rules"
 LUA = Path(__file__).resolve().parent / "milter"
 CORPORA = TOP.parent / "shared" / "corpora"

@@ -15,7 +15,7 @@ import pytest
 import harness
 from rawclient import RawClient
 
-TOP = Path(os.environ.get("MXMOAT_TOP_SRCDIR", Path(__file__).resolve().parents[2]))
+TOP = Path(os.environ.get("MXMOAT_TOP_SRCDIR", Path(__file__).parents[2])).resolve()
 RULES = TOP / "rules"
 CORPORA = TOP.parent / "shared" / "corpora"
 SA_RULES = Path("/usr/share/spamassassin")

@@ -22,7 +22,7 @@ import pytest
 
 import harness
 
-TOP = Path(os.environ.get("MXMOAT_TOP_SRCDIR", Path(__file__).resolve().parents[2]))
+TOP = Path(os.environ.get("MXMOAT_TOP_SRCDIR", Path(__file__).parents[2])).resolve()
 CORPORA = TOP.parent / "shared" / "corpora"
 SA_RULES = Path("/usr/share/spamassassin")
 SAMPLE = [("spamassassin/ham", 45), ("spamassassin/spam", 45), ("recent-ham/ham", 35),

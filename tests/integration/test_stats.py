@@ -34,7 +34,7 @@ import pytest
 
 import harness
 
-TOP = Path(os.environ.get("MXMOAT_TOP_SRCDIR", Path(__file__).resolve().parents[2]))
+TOP = Path(os.environ.get("MXMOAT_TOP_SRCDIR", Path(__file__).parents[2])).resolve()
 BUILD = Path(os.environ.get("MXMOAT_TOP_BUILDDIR", TOP / "build"))
 WHITELIST = TOP / "share" / "greylist-whitelist"
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"

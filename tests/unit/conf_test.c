@@ -86,7 +86,8 @@ test_errors(void **state)
 		{ "[smtp]\njust words\n", "t.conf:2: expected key = value" },
 		{ "[smtp]\nmax_line_length = 100\n",
 		  "t.conf: [smtp] max_line_length: RFC 5321 requires at least 512" },
-		{ "[server]\nlisten =\n", "t.conf: [server] listen: at least one address is needed" },
+		{ "[server]\nlisten =\n",
+		  "t.conf: [server] listen: at least one address is needed (or a [milter] listen)" },
 		{ "[smtp]\nmax_recipients = 99999999999999999999\n",
 		  "t.conf:2: max_recipients: expected a number, got \"99999999999999999999\"" },
 	};
