@@ -28,7 +28,7 @@ import pytest
 import harness
 from rawclient import RawClient
 
-TOP = Path(os.environ.get("MXMOAT_TOP_SRCDIR", Path(__file__).resolve().parents[2]))
+TOP = Path(os.environ.get("MXMOAT_TOP_SRCDIR", Path(__file__).parents[2])).resolve()
 SHARED = TOP.parent / "shared" / "corpora"
 TESTSIGS = SHARED / "clamav-testsigs"
 TORTURE = SHARED / "mime-torture" / "clamav-unit-tests"
