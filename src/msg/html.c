@@ -228,6 +228,35 @@ emit(struct html *h, const char *s, size_t n)
 	struct out *o = hidden ? &h->hidden : &h->text;
 	size_t i = 0;
 
+	/* the common case, visible text outside links and far from the
+	 * limit: white space collapsed straight into the output */
+	if (!hidden && !h->in_a && h->pre == 0 && !o->full &&
+	    (o->max == 0 || o->b->len + n + 1 <= o->max)) {
+		struct buf *b = o->b;
+		char *dst;
+		bool space = o->space && b->len > 0 && b->data[b->len - 1] != '\n';
+
+		buf_reserve(b, n + 1);
+		dst = b->data + b->len;
+		for (i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)s[i];
+
+			if (is_space(c)) {
+				if (dst > b->data && dst[-1] != '\n')
+					space = true;
+				continue;
+			}
+			if (space) {
+				*dst++ = ' ';
+				space = false;
+			}
+			*dst++ = (char)c;
+		}
+		b->len = (size_t)(dst - b->data);
+		b->data[b->len] = '\0';
+		o->space = space;
+		return;
+	}
 	while (i < n) {
 		size_t j = i;
 
@@ -468,15 +497,50 @@ struct attr {
 
 #define MAX_ATTRS 32
 
+/* the attributes we look at, as bits: most tags have none of them */
+enum attr_bit {
+	AB_HREF = 1u << 0, AB_SRC = 1u << 1, AB_STYLE = 1u << 2, AB_HIDDEN = 1u << 3,
+	AB_BGCOLOR = 1u << 4, AB_COLOR = 1u << 5, AB_BACKGROUND = 1u << 6,
+	AB_ACTION = 1u << 7, AB_HTTP_EQUIV = 1u << 8, AB_CONTENT = 1u << 9,
+};
+
+static unsigned int
+attr_bit(struct view n)
+{
+	switch (n.len) {
+	case 3: return view_eq_cstr_nocase(n, "src") ? AB_SRC : 0;
+	case 4: return view_eq_cstr_nocase(n, "href") ? AB_HREF : 0;
+	case 5:
+		if (view_eq_cstr_nocase(n, "style"))
+			return AB_STYLE;
+		return view_eq_cstr_nocase(n, "color") ? AB_COLOR : 0;
+	case 6:
+		if (view_eq_cstr_nocase(n, "hidden"))
+			return AB_HIDDEN;
+		return view_eq_cstr_nocase(n, "action") ? AB_ACTION : 0;
+	case 7:
+		if (view_eq_cstr_nocase(n, "bgcolor"))
+			return AB_BGCOLOR;
+		return view_eq_cstr_nocase(n, "content") ? AB_CONTENT : 0;
+	case 10:
+		if (view_eq_cstr_nocase(n, "background"))
+			return AB_BACKGROUND;
+		return view_eq_cstr_nocase(n, "http-equiv") ? AB_HTTP_EQUIV : 0;
+	}
+	return 0;
+}
+
 /* parse "<name attrs>" at h->pos ('<' + letter); returns the attribute
  * count, fills name; h->pos after '>' */
 static size_t
-parse_tag(struct html *h, char *name, size_t name_size, struct attr *attrs, bool *self_close)
+parse_tag(struct html *h, char *name, size_t name_size, struct attr *attrs, bool *self_close,
+	  unsigned int *mask_r)
 {
 	const char *s = h->s;
 	size_t i = h->pos + 1, n = 0, na = 0, limit;
 
 	*self_close = false;
+	*mask_r = 0;
 	while (i < h->len && (is_alnum(s[i]) || s[i] == ':' || s[i] == '-' || s[i] == '_')) {
 		if (n + 1 < name_size)
 			name[n++] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
@@ -529,6 +593,7 @@ parse_tag(struct html *h, char *name, size_t name_size, struct attr *attrs, bool
 		if (na < MAX_ATTRS && ne > ns) {
 			attrs[na].name = (struct view){ s + ns, ne - ns };
 			attrs[na].value = (struct view){ s + vs, ve - vs };
+			*mask_r |= attr_bit(attrs[na].name);
 			na++;
 		}
 	}
@@ -537,10 +602,12 @@ parse_tag(struct html *h, char *name, size_t name_size, struct attr *attrs, bool
 }
 
 static const struct attr *
-attr_get(const struct attr *a, size_t n, const char *name)
+attr_get(const struct attr *a, size_t n, unsigned int mask, unsigned int bit, const char *name)
 {
 	size_t i;
 
+	if (!(mask & bit))
+		return NULL;
 	for (i = 0; i < n; i++) {
 		if (view_eq_cstr_nocase(a[i].name, name))
 			return &a[i];
@@ -556,36 +623,91 @@ enum tag_class {
 	TAG_CELL = 1u << 3,  /* a space before */
 };
 
-static const struct {
+/* the tags that matter by name */
+enum tag_id { T_OTHER, T_A, T_AREA, T_BASE, T_BR, T_FONT, T_FORM, T_LINK, T_META, T_PRE };
+
+struct tag_info {
 	const char *name;
 	unsigned int cls;
-} tags[] = {
-	/* sorted by name (strcmp) */
-	{ "address", TAG_BLOCK }, { "area", TAG_VOID }, { "article", TAG_BLOCK },
-	{ "aside", TAG_BLOCK }, { "base", TAG_VOID }, { "blockquote", TAG_BLOCK },
-	{ "body", TAG_BLOCK }, { "br", TAG_VOID }, { "caption", TAG_BLOCK },
-	{ "center", TAG_BLOCK }, { "col", TAG_VOID }, { "dd", TAG_BLOCK },
-	{ "details", TAG_BLOCK }, { "div", TAG_BLOCK }, { "dl", TAG_BLOCK },
-	{ "dt", TAG_BLOCK }, { "embed", TAG_VOID }, { "fieldset", TAG_BLOCK },
-	{ "figcaption", TAG_BLOCK }, { "figure", TAG_BLOCK }, { "footer", TAG_BLOCK },
-	{ "form", TAG_BLOCK }, { "frame", TAG_VOID }, { "h1", TAG_BLOCK }, { "h2", TAG_BLOCK },
-	{ "h3", TAG_BLOCK }, { "h4", TAG_BLOCK }, { "h5", TAG_BLOCK }, { "h6", TAG_BLOCK },
-	{ "header", TAG_BLOCK }, { "hr", TAG_VOID | TAG_BLOCK }, { "html", TAG_BLOCK },
-	{ "iframe", TAG_RAW }, { "img", TAG_VOID }, { "input", TAG_VOID },
-	{ "keygen", TAG_VOID }, { "legend", TAG_BLOCK }, { "li", TAG_BLOCK },
-	{ "link", TAG_VOID }, { "main", TAG_BLOCK }, { "meta", TAG_VOID }, { "nav", TAG_BLOCK },
-	{ "noembed", TAG_RAW }, { "noframes", TAG_RAW }, { "object", TAG_RAW },
-	{ "ol", TAG_BLOCK }, { "option", TAG_BLOCK }, { "p", TAG_BLOCK }, { "param", TAG_VOID },
-	{ "pre", TAG_BLOCK }, { "script", TAG_RAW }, { "section", TAG_BLOCK },
-	{ "source", TAG_VOID }, { "style", TAG_RAW }, { "summary", TAG_BLOCK },
-	{ "table", TAG_BLOCK }, { "tbody", TAG_BLOCK }, { "td", TAG_CELL },
-	{ "template", TAG_RAW }, { "tfoot", TAG_BLOCK }, { "th", TAG_CELL },
-	{ "thead", TAG_BLOCK }, { "title", TAG_RAW | TAG_BLOCK }, { "tr", TAG_BLOCK },
-	{ "track", TAG_VOID }, { "ul", TAG_BLOCK }, { "wbr", TAG_VOID }, { "xmp", TAG_RAW },
+	enum tag_id id;
 };
 
-static unsigned int
-tag_class(const char *name)
+static const struct tag_info tags[] = {
+	/* sorted by name (strcmp) */
+	{ "a", 0, T_A },
+	{ "address", TAG_BLOCK, T_OTHER },
+	{ "area", TAG_VOID, T_AREA },
+	{ "article", TAG_BLOCK, T_OTHER },
+	{ "aside", TAG_BLOCK, T_OTHER },
+	{ "base", TAG_VOID, T_BASE },
+	{ "blockquote", TAG_BLOCK, T_OTHER },
+	{ "body", TAG_BLOCK, T_OTHER },
+	{ "br", TAG_VOID, T_BR },
+	{ "caption", TAG_BLOCK, T_OTHER },
+	{ "center", TAG_BLOCK, T_OTHER },
+	{ "col", TAG_VOID, T_OTHER },
+	{ "dd", TAG_BLOCK, T_OTHER },
+	{ "details", TAG_BLOCK, T_OTHER },
+	{ "div", TAG_BLOCK, T_OTHER },
+	{ "dl", TAG_BLOCK, T_OTHER },
+	{ "dt", TAG_BLOCK, T_OTHER },
+	{ "embed", TAG_VOID, T_OTHER },
+	{ "fieldset", TAG_BLOCK, T_OTHER },
+	{ "figcaption", TAG_BLOCK, T_OTHER },
+	{ "figure", TAG_BLOCK, T_OTHER },
+	{ "font", 0, T_FONT },
+	{ "footer", TAG_BLOCK, T_OTHER },
+	{ "form", TAG_BLOCK, T_FORM },
+	{ "frame", TAG_VOID, T_OTHER },
+	{ "h1", TAG_BLOCK, T_OTHER },
+	{ "h2", TAG_BLOCK, T_OTHER },
+	{ "h3", TAG_BLOCK, T_OTHER },
+	{ "h4", TAG_BLOCK, T_OTHER },
+	{ "h5", TAG_BLOCK, T_OTHER },
+	{ "h6", TAG_BLOCK, T_OTHER },
+	{ "header", TAG_BLOCK, T_OTHER },
+	{ "hr", TAG_VOID | TAG_BLOCK, T_OTHER },
+	{ "html", TAG_BLOCK, T_OTHER },
+	{ "iframe", TAG_RAW, T_OTHER },
+	{ "img", TAG_VOID, T_OTHER },
+	{ "input", TAG_VOID, T_OTHER },
+	{ "keygen", TAG_VOID, T_OTHER },
+	{ "legend", TAG_BLOCK, T_OTHER },
+	{ "li", TAG_BLOCK, T_OTHER },
+	{ "link", TAG_VOID, T_LINK },
+	{ "main", TAG_BLOCK, T_OTHER },
+	{ "meta", TAG_VOID, T_META },
+	{ "nav", TAG_BLOCK, T_OTHER },
+	{ "noembed", TAG_RAW, T_OTHER },
+	{ "noframes", TAG_RAW, T_OTHER },
+	{ "object", TAG_RAW, T_OTHER },
+	{ "ol", TAG_BLOCK, T_OTHER },
+	{ "option", TAG_BLOCK, T_OTHER },
+	{ "p", TAG_BLOCK, T_OTHER },
+	{ "param", TAG_VOID, T_OTHER },
+	{ "pre", TAG_BLOCK, T_PRE },
+	{ "script", TAG_RAW, T_OTHER },
+	{ "section", TAG_BLOCK, T_OTHER },
+	{ "source", TAG_VOID, T_OTHER },
+	{ "style", TAG_RAW, T_OTHER },
+	{ "summary", TAG_BLOCK, T_OTHER },
+	{ "table", TAG_BLOCK, T_OTHER },
+	{ "tbody", TAG_BLOCK, T_OTHER },
+	{ "td", TAG_CELL, T_OTHER },
+	{ "template", TAG_RAW, T_OTHER },
+	{ "tfoot", TAG_BLOCK, T_OTHER },
+	{ "th", TAG_CELL, T_OTHER },
+	{ "thead", TAG_BLOCK, T_OTHER },
+	{ "title", TAG_RAW | TAG_BLOCK, T_OTHER },
+	{ "tr", TAG_BLOCK, T_OTHER },
+	{ "track", TAG_VOID, T_OTHER },
+	{ "ul", TAG_BLOCK, T_OTHER },
+	{ "wbr", TAG_VOID, T_OTHER },
+	{ "xmp", TAG_RAW, T_OTHER },
+};
+
+static const struct tag_info *
+tag_lookup(const char *name)
 {
 	size_t lo = 0, hi = N_ELEMENTS(tags);
 
@@ -594,13 +716,13 @@ tag_class(const char *name)
 		int c = strcmp(name, tags[mid].name);
 
 		if (c == 0)
-			return tags[mid].cls;
+			return &tags[mid];
 		if (c < 0)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
-	return 0;
+	return NULL;
 }
 
 static void
@@ -687,7 +809,8 @@ style_urls(struct html *h, struct view st)
 }
 
 static void
-push_elem(struct html *h, const char *name, const struct attr *attrs, size_t na)
+push_elem(struct html *h, const char *name, enum tag_id id, const struct attr *attrs,
+	  size_t na, unsigned int mask)
 {
 	struct elem *e;
 	const struct attr *a;
@@ -706,9 +829,9 @@ push_elem(struct html *h, const char *name, const struct attr *attrs, size_t na)
 		e->bg = 0xffffff; /* the reader's white page */
 	}
 	snprintf(e->name, sizeof(e->name), "%s", name);
-	if (attr_get(attrs, na, "hidden") != NULL)
+	if (attr_get(attrs, na, mask, AB_HIDDEN, "hidden") != NULL)
 		e->hidden = true;
-	if ((a = attr_get(attrs, na, "bgcolor")) != NULL) {
+	if ((a = attr_get(attrs, na, mask, AB_BGCOLOR, "bgcolor")) != NULL) {
 		uint32_t c;
 
 		buf_reset(&h->tmp);
@@ -717,12 +840,13 @@ push_elem(struct html *h, const char *name, const struct attr *attrs, size_t na)
 		if (c != COLOR_NONE)
 			e->bg = c;
 	}
-	if (strcmp(name, "font") == 0 && (a = attr_get(attrs, na, "color")) != NULL) {
+	if (id == T_FONT &&
+	    (a = attr_get(attrs, na, mask, AB_COLOR, "color")) != NULL) {
 		buf_reset(&h->tmp);
 		html_decode_entities(a->value.p, a->value.len, true, &h->tmp);
 		e->color = parse_colour(h->tmp.data, h->tmp.len);
 	}
-	if ((a = attr_get(attrs, na, "style")) != NULL) {
+	if ((a = attr_get(attrs, na, mask, AB_STYLE, "style")) != NULL) {
 		size_t i;
 
 		buf_reset(st);
@@ -793,10 +917,13 @@ start_tag(struct html *h)
 	char name[16];
 	const struct attr *a;
 	bool self_close;
-	size_t na = parse_tag(h, name, sizeof(name), attrs, &self_close);
-	unsigned int cls = tag_class(name);
+	unsigned int mask;
+	size_t na = parse_tag(h, name, sizeof(name), attrs, &self_close, &mask);
+	const struct tag_info *ti = tag_lookup(name);
+	unsigned int cls = ti != NULL ? ti->cls : 0;
+	enum tag_id id = ti != NULL ? ti->id : T_OTHER;
 
-	if (strcmp(name, "br") == 0) {
+	if (id == T_BR) {
 		struct out *o = cur_hidden(h) ? &h->hidden : &h->text;
 
 		while (o->b->len > 0 && o->b->data[o->b->len - 1] == ' ')
@@ -809,26 +936,30 @@ start_tag(struct html *h)
 		(cur_hidden(h) ? &h->hidden : &h->text)->space = true;
 	else if (cls & TAG_BLOCK)
 		newline(h, cur_hidden(h) ? &h->hidden : &h->text);
-	if (strcmp(name, "a") == 0 || strcmp(name, "area") == 0) {
+	if (id == T_A || id == T_AREA) {
 		end_link(h);
-		if ((a = attr_get(attrs, na, "href")) != NULL) {
-			if (strcmp(name, "area") == 0) {
+		if ((a = attr_get(attrs, na, mask, AB_HREF, "href")) != NULL) {
+			if (id == T_AREA) {
 				link_out(h, HTML_LINK_HREF, a->value, VIEW_NULL);
 			} else {
 				buf_append_view(&h->a_href, a->value);
 				h->in_a = true;
 			}
 		}
-	} else if (strcmp(name, "base") == 0 && (a = attr_get(attrs, na, "href")) != NULL) {
+	} else if (id == T_BASE &&
+		   (a = attr_get(attrs, na, mask, AB_HREF, "href")) != NULL) {
 		buf_reset(&h->base);
 		html_decode_entities(a->value.p, a->value.len, true, &h->base);
-	} else if (strcmp(name, "form") == 0 && (a = attr_get(attrs, na, "action")) != NULL) {
+	} else if (id == T_FORM &&
+		   (a = attr_get(attrs, na, mask, AB_ACTION, "action")) != NULL) {
 		link_out(h, HTML_LINK_OTHER, a->value, VIEW_NULL);
-	} else if (strcmp(name, "link") == 0 && (a = attr_get(attrs, na, "href")) != NULL) {
+	} else if (id == T_LINK &&
+		   (a = attr_get(attrs, na, mask, AB_HREF, "href")) != NULL) {
 		link_out(h, HTML_LINK_OTHER, a->value, VIEW_NULL);
-	} else if (strcmp(name, "meta") == 0 && (a = attr_get(attrs, na, "http-equiv")) != NULL &&
+	} else if (id == T_META &&
+		   (a = attr_get(attrs, na, mask, AB_HTTP_EQUIV, "http-equiv")) != NULL &&
 		   view_eq_cstr_nocase(view_trim(a->value), "refresh") &&
-		   (a = attr_get(attrs, na, "content")) != NULL) {
+		   (a = attr_get(attrs, na, mask, AB_CONTENT, "content")) != NULL) {
 		const char *u = memchr(a->value.p, '=', a->value.len);
 
 		if (u != NULL) {
@@ -838,24 +969,25 @@ start_tag(struct html *h)
 			link_out(h, HTML_LINK_OTHER, v, VIEW_NULL);
 		}
 	}
-	if ((a = attr_get(attrs, na, "src")) != NULL && strcmp(name, "a") != 0)
+	if ((a = attr_get(attrs, na, mask, AB_SRC, "src")) != NULL && id != T_A)
 		link_out(h, HTML_LINK_SRC, a->value, VIEW_NULL);
-	if ((a = attr_get(attrs, na, "background")) != NULL)
+	if ((a = attr_get(attrs, na, mask, AB_BACKGROUND, "background")) != NULL)
 		link_out(h, HTML_LINK_SRC, a->value, VIEW_NULL);
 	if (cls & TAG_RAW) {
 		if (!self_close)
 			skip_raw(h, name);
 		return;
 	}
-	if (strcmp(name, "pre") == 0)
+	if (id == T_PRE)
 		h->pre++;
 	if (!self_close && !(cls & TAG_VOID))
-		push_elem(h, name, attrs, na);
+		push_elem(h, name, id, attrs, na, mask);
 }
 
 static void
 end_tag(struct html *h)
 {
+	const struct tag_info *ti;
 	char name[16];
 	size_t i = h->pos + 2, n = 0;
 	const char *gt;
@@ -868,11 +1000,12 @@ end_tag(struct html *h)
 	name[n] = '\0';
 	gt = memchr(h->s + i, '>', h->len - i);
 	h->pos = gt != NULL ? (size_t)(gt - h->s) + 1 : h->len;
-	if (strcmp(name, "a") == 0)
+	ti = tag_lookup(name);
+	if (ti != NULL && ti->id == T_A)
 		end_link(h);
-	if (strcmp(name, "pre") == 0 && h->pre > 0)
+	if (ti != NULL && ti->id == T_PRE && h->pre > 0)
 		h->pre--;
-	if (tag_class(name) & TAG_BLOCK)
+	if (ti != NULL && (ti->cls & TAG_BLOCK))
 		newline(h, cur_hidden(h) ? &h->hidden : &h->text);
 	pop_elem(h, name);
 }

@@ -342,9 +342,10 @@ static void
 line_flags(struct mime_parser *p, struct mime_part_info *info, const char *s, size_t len,
 	   size_t eol)
 {
-	if (memchr(s, '\0', len) != NULL)
+	/* each looked for until the part has it */
+	if (!(info->flags & MSG_FLAG_NUL) && memchr(s, '\0', len) != NULL)
 		info->flags |= MSG_FLAG_NUL;
-	if (memchr(s, '\r', len) != NULL)
+	if (!(info->flags & MSG_FLAG_BARE_CR) && memchr(s, '\r', len) != NULL)
 		info->flags |= MSG_FLAG_BARE_CR;
 	if (eol == 1 && s[len] == '\n')
 		info->flags |= MSG_FLAG_BARE_LF;
@@ -536,9 +537,19 @@ static void
 header_bytes_flags(struct mime_parser *p, const char *s, size_t n)
 {
 	struct mime_part_info *info = top(p)->info;
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i < n; i++) {
+	if (info->flags & MSG_FLAG_8BIT_HEADER)
+		return;
+	/* eight bytes at a time */
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, s + i, 8);
+		if (w & 0x8080808080808080ULL)
+			break;
+	}
+	for (; i < n; i++) {
 		if ((unsigned char)s[i] >= 0x80) {
 			info->flags |= MSG_FLAG_8BIT_HEADER;
 			break;

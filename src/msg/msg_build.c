@@ -246,14 +246,26 @@ on_header(struct builder *b, const struct mime_block *blk)
 	h->raw.len = f->raw.len;
 	h->value = arena_strndup(a, f->value.p, f->value.len);
 	h->offset = f->offset;
-	for (i = 0; i < f->value.len; i++) {
+	/* ASCII without NUL and without "=?" needs no decoding */
+	for (i = 0; i + 8 <= f->value.len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, f->value.p + i, 8);
+		/* a high bit, or a zero byte (the classic haszero trick) */
+		if ((w & 0x8080808080808080ULL) ||
+		    ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL))
+			break;
+	}
+	for (; i < f->value.len; i++) {
 		unsigned char c = (unsigned char)f->value.p[i];
 
-		if (c >= 0x80 || c == '\0' || (c == '=' && i + 1 < f->value.len && f->value.p[i + 1] == '?')) {
+		if (c >= 0x80 || c == '\0') {
 			plain = false;
 			break;
 		}
 	}
+	if (plain && f->value.len > 1 && memmem(f->value.p, f->value.len, "=?", 2) != NULL)
+		plain = false;
 	if (plain) {
 		h->decoded = h->value;
 	} else {

@@ -284,9 +284,13 @@ normalise_escapes(const char *s, size_t n, struct buf *out, bool path)
 	static const char hex[] = "0123456789ABCDEF";
 	bool in_path = path;
 	size_t i;
+	char *o;
 
+	/* at most 3 output bytes per input byte, and the leading '/' */
+	buf_reserve(out, n * 3 + 1);
+	o = out->data + out->len;
 	if (path && (n == 0 || (s[0] != '/' && s[0] != '\\')))
-		buf_append_char(out, '/');
+		*o++ = '/';
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		int h1, h2;
@@ -298,27 +302,31 @@ normalise_escapes(const char *s, size_t n, struct buf *out, bool path)
 			unsigned char d = (unsigned char)(h1 << 4 | h2);
 
 			if (unreserved(d)) {
-				buf_append_char(out, (char)d);
+				*o++ = (char)d;
 			} else {
-				buf_append_char(out, '%');
-				buf_append_char(out, hex[d >> 4]);
-				buf_append_char(out, hex[d & 15]);
+				*o++ = '%';
+				*o++ = hex[d >> 4];
+				*o++ = hex[d & 15];
 			}
 			i += 2;
 		} else if (c == '%') {
 			/* a stray '%' is escaped, so that decoding never makes
 			 * a new escape of what follows (idempotence) */
-			buf_append_str(out, "%25");
+			*o++ = '%';
+			*o++ = '2';
+			*o++ = '5';
 		} else if (c == '\\' && in_path) {
-			buf_append_char(out, '/');
+			*o++ = '/';
 		} else if (c <= 0x20 || c == 0x7f) {
-			buf_append_char(out, '%');
-			buf_append_char(out, hex[c >> 4]);
-			buf_append_char(out, hex[c & 15]);
+			*o++ = '%';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
 		} else {
-			buf_append_char(out, (char)c);
+			*o++ = (char)c;
 		}
 	}
+	out->len = (size_t)(o - out->data);
+	out->data[out->len] = '\0';
 }
 
 /* defanged and fullwidth dots as '.', ASCII lower-cased */
@@ -399,8 +407,19 @@ host_idn(struct buf *h)
 		rc = idn2_to_ascii_8z(h->data, &ascii, IDN2_NFC_INPUT | IDN2_TRANSITIONAL);
 	}
 	if (rc == IDN2_OK && idn2_to_unicode_8z8z(ascii, &uni, 0) == IDN2_OK) {
-		buf_reset(h);
-		buf_append_str(h, uni);
+		char *back = NULL;
+
+		/* only a form that maps back to the same A-labels: else the
+		 * Unicode form would read differently the next time */
+		if (idn2_to_ascii_8z(uni, &back, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) == IDN2_OK &&
+		    strcmp(back, ascii) == 0) {
+			buf_reset(h);
+			buf_append_str(h, uni);
+		} else if (strcmp(ascii, h->data) != 0 && strchr(ascii, '(') == NULL) {
+			buf_reset(h);
+			buf_append_str(h, ascii);
+		}
+		free(back);
 	}
 	free(ascii);
 	free(uni);
