@@ -40,6 +40,7 @@ CLAMD = "/usr/sbin/clamd"
 EICAR = (b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-"
          b"ANTIVIRUS-TEST-FILE!$H+H*")
 ID = re.compile(r" \[id=([0-9a-z]{13})\]$")
+SANITIZER = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error: ")
 
 # SOURCE.md: ClamAV 1.4.6's own mail parser misses the attachment in these
 MALFORMED = [
@@ -147,6 +148,8 @@ def scan(tmp_path, sigs, data, name="m.eml", **sections):
     out = json.loads(r.stdout.decode().splitlines()[0])
     out["exit"] = r.returncode
     out["log"] = r.stderr.decode()
+    # a sanitizer build (configure --enable-sanitizers) reports here
+    assert not SANITIZER.search(out["log"]), out["log"]
     return out
 
 
