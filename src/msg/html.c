@@ -13,8 +13,11 @@
 
 #define COLOR_NONE 0xffffffffu
 
+/* tag names are kept to TAG_NAME_MAX - 1 bytes, here and in the parser */
+#define TAG_NAME_MAX 16
+
 struct elem {
-	char name[12];
+	char name[TAG_NAME_MAX];
 	bool hidden;
 	uint32_t color, bg;
 };
@@ -730,7 +733,7 @@ link_out(struct html *h, enum html_link_kind kind, struct view url, struct view 
 {
 	struct buf *decoded = &h->link, *joined = &h->joined;
 	struct view u;
-	size_t i;
+	size_t i, n;
 	bool has_scheme = false;
 
 	if (h->links_done || h->cb == NULL || url.len == 0)
@@ -738,7 +741,23 @@ link_out(struct html *h, enum html_link_kind kind, struct view url, struct view 
 	buf_reset(decoded);
 	buf_reset(joined);
 	html_decode_entities(url.p, url.len, true, decoded);
-	u = view_trim(view_from_buf(decoded));
+	/* as browsers parse it (WHATWG URL): tabs and line breaks anywhere
+	 * are dropped, C0 controls and spaces around it trimmed, so that
+	 * "ht&#9;tp://evil.example" is the link it looks like to nobody */
+	for (i = 0, n = 0; i < decoded->len; i++) {
+		char c = decoded->data[i];
+
+		if (c != '\t' && c != '\n' && c != '\r')
+			decoded->data[n++] = c;
+	}
+	buf_truncate(decoded, n);
+	u = view_from_buf(decoded);
+	while (u.len > 0 && (unsigned char)u.p[0] <= 0x20) {
+		u.p++;
+		u.len--;
+	}
+	while (u.len > 0 && (unsigned char)u.p[u.len - 1] <= 0x20)
+		u.len--;
 	for (i = 0; i < u.len && i < 12 && ((u.p[i] >= 'a' && u.p[i] <= 'z') ||
 					    (u.p[i] >= 'A' && u.p[i] <= 'Z')); i++)
 		;
@@ -914,7 +933,7 @@ static void
 start_tag(struct html *h)
 {
 	struct attr attrs[MAX_ATTRS];
-	char name[16];
+	char name[TAG_NAME_MAX];
 	const struct attr *a;
 	bool self_close;
 	unsigned int mask;
@@ -988,7 +1007,7 @@ static void
 end_tag(struct html *h)
 {
 	const struct tag_info *ti;
-	char name[16];
+	char name[TAG_NAME_MAX];
 	size_t i = h->pos + 2, n = 0;
 	const char *gt;
 

@@ -483,12 +483,20 @@ close_field(struct mime_parser *p)
 {
 	struct mime_part_info *info = top(p)->info;
 	struct mime_block *b;
-	size_t vlen = p->fvalue.len;
+	size_t vlen = p->fvalue.len, lead = 0;
 
 	p->field_open = false;
 	while (vlen > 0 && (p->fvalue.data[vlen - 1] == ' ' || p->fvalue.data[vlen - 1] == '\t'))
 		vlen--;
 	buf_truncate(&p->fvalue, vlen);
+	/* "Subject:" CRLF " text": the value starts on a continuation line,
+	 * whose leading white space is folding, not content */
+	while (lead < vlen && (p->fvalue.data[lead] == ' ' || p->fvalue.data[lead] == '\t'))
+		lead++;
+	if (lead > 0) {
+		memmove(p->fvalue.data, p->fvalue.data + lead, vlen - lead);
+		buf_truncate(&p->fvalue, vlen - lead);
+	}
 	info->nheaders++;
 	switch (p->fkind) {
 	case FK_CT:

@@ -132,6 +132,7 @@ struct builder {
 	struct msg_reading *rd;
 	unsigned int reading;
 	struct msg_choice *choice;
+	bool cr_eol;        /* this reading takes a bare CR as a line end */
 	size_t cap_parts;
 	struct open_part **stack;    /* pointers stay valid while the stack grows */
 	size_t nstack, capstack;
@@ -804,6 +805,8 @@ nested_parse(struct builder *b, struct open_part *op, const char *root_ct)
 	set.choose = msg_choice_choose;
 	set.choose_ctx = b->choice;
 	set.charset = b->mi->cs;
+	if (b->cr_eol)
+		set.flags |= MIME_PARSER_F_CR_IS_EOL;
 	set.base_depth = part->depth + (root_ct != NULL ? 0 : 1);
 	set.base_parts = b->mi->parts_total - (root_ct != NULL ? 1 : 0);
 	set.root_content_type = root_ct;
@@ -995,17 +998,21 @@ msg_build_reading(struct msg_impl *mi, struct msg_source *src, unsigned int r,
 	struct mime_parser_settings set;
 	struct mime_parser *p;
 	bool err = false;
-	unsigned int parts_before = mi->parts_total;
+	unsigned int parts_before = mi->parts_total, i;
 
 	memset(&b, 0, sizeof(b));
 	b.mi = mi;
 	b.rd = &mi->pub.readings[r];
 	b.reading = r;
 	b.choice = choice;
+	for (i = 0; i < choice->nforced; i++) {
+		if (choice->forced[i].seq == MSG_SEQ_CR_EOL && choice->forced[i].alt == 1)
+			b.cr_eol = true;
+	}
 	mime_parser_settings_from_limits(&set, &mi->lim);
 	set.max_parts = mi->lim.parts;
 	set.base_parts = parts_before;
-	set.flags = MIME_PARSER_F_SKIP_MBOX_FROM;
+	set.flags = MIME_PARSER_F_SKIP_MBOX_FROM | (b.cr_eol ? MIME_PARSER_F_CR_IS_EOL : 0);
 	set.choose = msg_choice_choose;
 	set.choose_ctx = choice;
 	set.charset = mi->cs;
@@ -1013,6 +1020,13 @@ msg_build_reading(struct msg_impl *mi, struct msg_source *src, unsigned int r,
 	b.parser = p;
 	run_parser(&b, p, NULL, 0, src, &err);
 	mi->pub.flags |= mime_parser_flags(p);
+	if (!b.cr_eol && (mime_parser_flags(p) & MSG_FLAG_BARE_CR) &&
+	    choice->npoints < MSG_POINTS_MAX) {
+		/* bare CRs seen: the reading of clients that end lines there */
+		choice->points[choice->npoints].seq = MSG_SEQ_CR_EOL;
+		choice->points[choice->npoints].nalts = 2;
+		choice->npoints++;
+	}
 	mime_parser_free(&p);
 	/* parts still open after a read error */
 	while (b.nstack > 0)

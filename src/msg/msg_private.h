@@ -15,6 +15,8 @@
 #include "msg/charset.h"
 #include "msg/mime_parser.h"
 
+#include <limits.h>
+
 struct arena_block;
 
 struct arena {
@@ -28,6 +30,11 @@ void arena_free(struct arena *a);
 
 /* an extra ambiguity the model builder resolves (after the parser's) */
 #define MSG_AMB_DECODE_MULTIPART MIME_AMB_COUNT
+
+/* the point "a bare CR ends a line" (alternative 1: as Outlook and
+ * older Mac mail read it): decided before a parse starts, so it has a
+ * sequence number of its own, after every other point */
+#define MSG_SEQ_CR_EOL UINT_MAX
 
 /* where the message bytes come from */
 struct msg_source {

@@ -104,9 +104,90 @@ scheme_known(const char *s, size_t n)
 	return false;
 }
 
-/* the next ':' or 'w'/'W' at or after i: where a URL can be recognised */
+/* "www.", "www1." .. "www99." (http) or "ftp." (ftp) at s: the length of
+ * that prefix, 0 if none; *scheme_r the scheme clients give it */
+static size_t
+schemeless_prefix(const char *s, size_t n, const char **scheme_r)
+{
+	size_t i = 3;
+
+	if (n >= 4 && strncasecmp(s, "ftp.", 4) == 0) {
+		*scheme_r = "ftp";
+		return 4;
+	}
+	if (n < 4 || strncasecmp(s, "www", 3) != 0)
+		return 0;
+	while (i < n && i < 5 && is_digit(s[i]))
+		i++;
+	if (i >= n || s[i] != '.')
+		return 0;
+	*scheme_r = "http";
+	return i + 1;
+}
+
+/* a byte of a local part as mail clients linkify it (RFC 5322 atext
+ * without '/' and the characters that end a URL) */
+static bool
+is_local_char(char c)
+{
+	return is_alpha(c) || is_digit(c) || c == '.' || c == '_' || c == '%' || c == '+' ||
+	       c == '-' || c == '\'' || c == '!' || c == '#' || c == '$' || c == '&' ||
+	       c == '*' || c == '=' || c == '?' || c == '~';
+}
+
+#define LOCAL_MAX 64
+#define DOMAIN_MAX 253
+
+/* a bare address "local@domain.tld" around the '@' at text[at]; floor:
+ * where the previous candidate ended. Returns its end (0 if none) and
+ * sets *start_r. */
+static size_t
+bare_address(const char *text, size_t len, size_t at, size_t floor, size_t *start_r)
+{
+	size_t j = at, k = at + 1, dot, tld, i;
+
+	while (j > floor && at - j < LOCAL_MAX && is_local_char(text[j - 1]))
+		j--;
+	if (j > floor && is_local_char(text[j - 1]))
+		return 0; /* a local part longer than RFC 5321 allows */
+	while (j < at && (text[j] == '.' || text[j] == '\''))
+		j++;
+	if (j == at || text[at - 1] == '.')
+		return 0;
+	while (k < len && k - at - 1 < DOMAIN_MAX &&
+	       (is_alpha(text[k]) || is_digit(text[k]) || text[k] == '-' || text[k] == '.' ||
+		((unsigned char)text[k] >= 0x80 &&
+		 !ends_url((const unsigned char *)text + k, len - k)))) {
+		if (text[k] == '.' && (text[k - 1] == '.' || k == at + 1))
+			return 0;
+		k++;
+	}
+	if (k - at - 1 >= DOMAIN_MAX)
+		return 0; /* longer than a domain can be */
+	while (k > at + 1 && (text[k - 1] == '.' || text[k - 1] == '-'))
+		k--;
+	for (dot = k; dot > at + 1 && text[dot - 1] != '.'; dot--)
+		;
+	if (dot <= at + 1)
+		return 0;
+	dot--;
+	/* the top-level label: letters (or an IDN one), two at least */
+	tld = dot + 1;
+	if (k - tld < 2)
+		return 0;
+	for (i = tld; i < k; i++) {
+		if (!(is_alpha(text[i]) || (unsigned char)text[i] >= 0x80 ||
+		      (i - tld >= 2 && strncasecmp(text + tld, "xn--", 4) == 0)))
+			return 0;
+	}
+	*start_r = j;
+	return k;
+}
+
+/* the next ':', 'w'/'W', 'f'/'F' or '@' at or after i: where a URL can be
+ * recognised */
 struct scan_pos {
-	const char *colon, *w, *W;
+	const char *colon, *w, *W, *f, *F, *at;
 };
 
 static const char *
@@ -123,21 +204,29 @@ next_of(const char *text, size_t len, size_t i, const char **cache, char c)
 void
 url_scan(const char *text, size_t len, url_scan_fn *cb, void *ctx)
 {
-	struct scan_pos sp = { NULL, NULL, NULL };
-	size_t i = 0;
+	struct scan_pos sp = { NULL, NULL, NULL, NULL, NULL, NULL };
+	size_t i = 0, floor = 0;
 
 	while (i < len) {
-		const char *a = next_of(text, len, i, &sp.colon, ':');
-		const char *b = next_of(text, len, i, &sp.w, 'w');
-		const char *c = next_of(text, len, i, &sp.W, 'W');
-		const char *next = a < b ? a : b;
-		size_t start, end;
+		const char *cand[6];
+		const char *next = text + len, *scheme;
+		size_t start, end, k, pre;
 
-		if (c < next)
-			next = c;
+		cand[0] = next_of(text, len, i, &sp.colon, ':');
+		cand[1] = next_of(text, len, i, &sp.w, 'w');
+		cand[2] = next_of(text, len, i, &sp.W, 'W');
+		cand[3] = next_of(text, len, i, &sp.f, 'f');
+		cand[4] = next_of(text, len, i, &sp.F, 'F');
+		cand[5] = next_of(text, len, i, &sp.at, '@');
+		for (k = 0; k < N_ELEMENTS(cand); k++) {
+			if (cand[k] < next)
+				next = cand[k];
+		}
 		if (next >= text + len)
 			return;
 		i = (size_t)(next - text);
+		end = 0;
+		start = i;
 		if (text[i] == ':' && i > 0) {
 			size_t j = i;
 
@@ -148,33 +237,29 @@ url_scan(const char *text, size_t len, url_scan_fn *cb, void *ctx)
 			    (text[i + 1] == '/' || text[i + 1] == '\\') &&
 			    (text[i + 2] == '/' || text[i + 2] == '\\')) {
 				end = url_end(text, len, i + 3);
-				if (end > i + 3) {
-					if (!cb(ctx, (struct view){ text + start, end - start }))
-						return;
-					i = end;
-					continue;
-				}
+				if (end <= i + 3)
+					end = 0;
 			} else if (i - j == 6 && strncasecmp(text + j, "mailto", 6) == 0) {
 				end = url_end(text, len, i + 1);
-				if (end > i + 1 && memchr(text + i, '@', end - i) != NULL) {
-					if (!cb(ctx, (struct view){ text + start, end - start }))
-						return;
-					i = end;
-					continue;
-				}
+				if (end <= i + 1 || memchr(text + i, '@', end - i) == NULL)
+					end = 0;
 			}
-		} else if (text[i] != ':' && i + 4 < len && strncasecmp(text + i, "www.", 4) == 0 &&
+		} else if (text[i] == '@') {
+			end = bare_address(text, len, i, floor, &start);
+		} else if (text[i] != ':' && (pre = schemeless_prefix(text + i, len - i, &scheme)) > 0 &&
 			   (i == 0 || !(is_alpha(text[i - 1]) || is_digit(text[i - 1]) ||
 					text[i - 1] == '.' || text[i - 1] == '/' || text[i - 1] == '@' ||
 					text[i - 1] == '-'))) {
 			end = url_end(text, len, i);
-			/* a host with a dot after "www." */
-			if (end > i + 5 && memchr(text + i + 4, '.', end - i - 4) != NULL) {
-				if (!cb(ctx, (struct view){ text + i, end - i }))
-					return;
-				i = end;
-				continue;
-			}
+			/* a host with a dot after the prefix */
+			if (end <= i + pre + 1 || memchr(text + i + pre, '.', end - i - pre) == NULL)
+				end = 0;
+		}
+		if (end > 0) {
+			if (!cb(ctx, (struct view){ text + start, end - start }))
+				return;
+			i = floor = end;
+			continue;
 		}
 		i++;
 	}
@@ -450,6 +535,7 @@ bool
 url_normalise(const char *raw, size_t len, struct buf *url_r, struct buf *host_r, bool *is_ip_r)
 {
 	char scheme[8];
+	const char *implied;
 	size_t i = 0, slen = 0, auth_start, auth_end, at, hp_start, port_at;
 	const char *default_port = NULL;
 	uint32_t ip4;
@@ -474,9 +560,14 @@ url_normalise(const char *raw, size_t len, struct buf *url_r, struct buf *host_r
 			scheme[slen] = lower(raw[slen]);
 		scheme[slen] = '\0';
 		i++;
-	} else if (len >= 4 && strncasecmp(raw, "www.", 4) == 0) {
-		memcpy(scheme, "http", 5);
+	} else if (schemeless_prefix(raw, len, &implied) > 0) {
+		memcpy(scheme, implied, strlen(implied) + 1);
 		i = 0;
+	} else if (memchr(raw, '@', len) != NULL && memchr(raw, '/', len) == NULL &&
+		   memchr(raw, ':', len) == NULL) {
+		/* a bare address in text: clients and SpamAssassin make it
+		 * a mailto: link */
+		return normalise_mailto(raw, len, url_r);
 	} else {
 		return false;
 	}

@@ -365,14 +365,16 @@ test_case(void **state)
 static void
 test_headers(void **state)
 {
-	static const char in[] = "Subject: one\n two\r\n\tthree\nX-Empty:\nContent-Type :text/plain\n\nb";
+	static const char in[] = "Subject: one\n two\r\n\tthree\nX-Empty:\nX-Folded:\r\n  \t folded \n"
+				 "Content-Type :text/plain\n\nb";
 	struct mime_parser_settings set;
 	struct trace t;
 
 	default_settings(&set);
 	parse(in, sizeof(in) - 1, 0, &set, NULL, &t);
 	assert_string_equal(buf_cstr(&t.headers),
-			    "0:Subject=one two\tthree\n0:X-Empty=\n0:Content-Type=text/plain\n");
+			    "0:Subject=one two\tthree\n0:X-Empty=\n0:X-Folded=folded\n"
+			    "0:Content-Type=text/plain\n");
 	assert_int_equal(t.parts[0].body_offset, sizeof(in) - 2);
 	assert_int_equal(t.parts[0].body_end, sizeof(in) - 1);
 	trace_free(&t);

@@ -10,6 +10,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct msg *
@@ -357,6 +358,129 @@ test_flag_names(void **state)
 	assert_string_equal(msg_flag_name(MSG_FLAG_LIMIT_READINGS), "limit-readings");
 }
 
+/* bare CRs: the reading of clients that end lines there is kept too, so
+ * the attachment hidden behind CR-only delimiters is seen */
+static void
+test_bare_cr_reading(void **state)
+{
+	static const char in[] = "Content-Type: multipart/mixed; boundary=b\n\nx\r--b\r"
+				 "Content-Type: application/octet-stream; name=\"a.exe\"\r\rMZ\r--b--\r";
+	struct msg *m = parse(in);
+
+	assert_true(m->flags & MSG_FLAG_BARE_CR);
+	assert_int_equal(m->nreadings, 2);
+	assert_int_equal(m->readings[0].nparts, 1);
+	assert_int_equal(m->readings[1].nparts, 2);
+	assert_string_equal(msg_part_filename(part(m, 1, 1)), "a.exe");
+	assert_string_equal(buf_cstr(&part(m, 1, 1)->decoded), "MZ");
+	msg_free(&m);
+	/* a CR that changes nothing: one reading */
+	m = parse("Subject: x\n\nline one\rstill one\n");
+	assert_true(m->flags & MSG_FLAG_BARE_CR);
+	assert_int_equal(m->nreadings, 1);
+	msg_free(&m);
+}
+
+/* URLs in text as SpamAssassin's uri rules see them: bare addresses as
+ * mailto:, schemeless www./ftp. hosts, obfuscated hosts normalised */
+static void
+test_text_urls(void **state)
+{
+	static const char in[] = "Subject:\n folded\n\nWrite to Sales@Example.COM or see\n"
+				 "www.shop.example, hxxp://0x7f.1/x and http://bank.example@evil.example/\n";
+	struct msg *m = parse(in);
+	const char *want[] = { "mailto:Sales@example.com", "http://www.shop.example/",
+			       "http://127.0.0.1/x", "http://bank.example@evil.example/" };
+	size_t i;
+
+	assert_string_equal(msg_header_get(m, "subject", 0)->value, "folded");
+	assert_int_equal(m->nurls, N_ELEMENTS(want));
+	for (i = 0; i < N_ELEMENTS(want); i++)
+		assert_string_equal(m->urls[i].url, want[i]);
+	assert_true(m->urls[2].host_is_ip);
+	assert_string_equal(m->urls[3].host, "evil.example");
+	msg_free(&m);
+}
+
+/* time stays linear in the input on shapes that make naive parsers
+ * quadratic: 8 times the input must not cost much more than 8 times the
+ * time (quadratic work would cost 64 times); CPU time of this process,
+ * the best of three runs, so a loaded machine does not decide it */
+struct shape {
+	const char *name;
+	const char *head; /* once */
+	const char *unit; /* repeated */
+};
+
+static const struct shape shapes[] = {
+	{ "many header fields", "", "X-A: b\n" },
+	{ "one folded header", "Subject: x\n", " folded line\n" },
+	{ "many Content-Type fields", "", "Content-Type: text/plain; charset=x\n" },
+	{ "many encoded words", "Subject: ", "=?utf-8?q?=C3=A9?= " },
+	{ "many RFC 2231 sections", "Content-Type: text/plain; n*0=x", "; n*1=y" },
+	{ "deep multiparts", "", "Content-Type: multipart/mixed; boundary=b\n\n--b\n" },
+	{ "many parts", "Content-Type: multipart/mixed; boundary=b\n\n", "--b\n\nx\n" },
+	{ "delimiter-like lines", "Content-Type: multipart/mixed; boundary=bb\n\n--bb\n\n", "--b\n--bbx\n" },
+	{ "boundaries in base64", "Content-Type: multipart/mixed; boundary=b\nContent-Transfer-Encoding: base64\n\n",
+	  "LS1iCgp4Cg==\n" },
+	{ "at signs", "\n", "a@b@" },
+	{ "long local parts", "\n", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@" },
+	{ "URL starts", "\n", "http://www.www.ftp.:" },
+	{ "HTML tags", "Content-Type: text/html\n\n", "<a href=http://a.example/><div style=\"display:none\">" },
+	{ "HTML unclosed comment", "Content-Type: text/html\n\n<!--", "<p>&amp;x" },
+	{ "HTML unclosed tag", "Content-Type: text/html\n\n<a href=\"", "<b x=1 " },
+	{ "bare CRs", "Content-Type: multipart/mixed; boundary=b\n\n", "--b\rx\r" },
+	{ "uuencode starts", "\n", "begin 644 a\n#86)C\n" },
+};
+
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+time_shape(const struct shape *sh, size_t size)
+{
+	struct buf in = BUF_INIT;
+	double best = 1e9;
+	int run;
+
+	buf_append_str(&in, sh->head);
+	while (in.len < size)
+		buf_append_str(&in, sh->unit);
+	for (run = 0; run < 3; run++) {
+		double t0 = cpu_now(), t;
+		struct msg *m = msg_parse_mem(NULL, in.data, in.len);
+
+		msg_free(&m);
+		t = cpu_now() - t0;
+		if (t < best)
+			best = t;
+	}
+	buf_deinit(&in);
+	return best;
+}
+
+static void
+test_linear_time(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < N_ELEMENTS(shapes); i++) {
+		double t1 = time_shape(&shapes[i], 128 * 1024);
+		double t8 = time_shape(&shapes[i], 1024 * 1024);
+
+		print_message("%-26s 128 KiB %.4f s, 1 MiB %.4f s (x%.1f)\n", shapes[i].name, t1, t8,
+			      t1 > 0 ? t8 / t1 : 0.0);
+		if (t8 > 24 * t1 + 0.01)
+			fail_msg("%s: 128 KiB in %.4f s, 1 MiB in %.4f s", shapes[i].name, t1, t8);
+	}
+}
+
 /* garbage in: still a message, flagged, never NULL */
 static void
 test_garbage(void **state)
@@ -387,6 +511,9 @@ main(void)
 		cmocka_unit_test(test_conf_defaults),
 		cmocka_unit_test(test_flag_names),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_bare_cr_reading),
+		cmocka_unit_test(test_text_urls),
+		cmocka_unit_test(test_linear_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
