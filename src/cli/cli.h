@@ -35,6 +35,7 @@ int cmd_dump(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_corpus(int argc, char **argv);
+int cmd_learn(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_decision(int argc, char **argv);

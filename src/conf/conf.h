@@ -142,6 +142,19 @@ struct conf {
 	uint64_t rules_full_max;
 
 	/* [clamav] */
+	/* [bayes] (src/plugins/bayes) */
+	bool bayes_enabled;
+	char *bayes_key;
+	unsigned int bayes_min_spam;
+	unsigned int bayes_min_ham;
+	uint64_t bayes_memory;
+	uint64_t bayes_expire_ms;
+	unsigned int bayes_message_tokens;
+	char *bayes_scores;
+	bool bayes_autolearn;
+	double bayes_autolearn_spam_score;
+	double bayes_autolearn_ham_score;
+
 	bool clamav_enabled;
 	enum conf_av_backend clamav_backend;
 	char *clamav_database;

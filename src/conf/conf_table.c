@@ -33,6 +33,12 @@ const char *const conf_sections[][2] = {
 	{ "scan", "The scan pipeline." },
 	{ "rules", "SpamAssassin-compatible rules (header, body, rawbody, full, uri,\n"
 		   "mimeheader, meta)." },
+	{ "bayes", "The Bayesian classifier: tokens of the message (words and word pairs,\n"
+		   "selected headers, URL hosts, attachment types) counted in Redis\n"
+		   "([redis], shared by the nodes) from the mail learned as spam or ham\n"
+		   "(`mxmoat learn`, autolearn), combined with Robinson-Fisher chi-square\n"
+		   "as SpamAssassin does, and added as BAYES_00 ... BAYES_99, BAYES_999.\n"
+		   "Redis down or slow = no Bayes for that message (BAYES_SKIP, fail open)." },
 	{ "clamav", "Antivirus: ClamAV in-process (libclamav) or through clamd. Every message\n"
 		    "is scanned as received and every part as mxmoat's MIME parser decoded\n"
 		    "it, in every reading of an ambiguous message. A scan that hits a\n"
@@ -240,6 +246,52 @@ const struct conf_key conf_keys[] = {
 	{ "clamav", "enabled", CONF_T_BOOL, OFF(clamav_enabled), "no", NULL, 0,
 	  "Scan every message for viruses. Needs signatures in [clamav] database\n"
 	  "(freshclam) or a running clamd (backend = clamd)." },
+	/* [bayes] */
+	{ "bayes", "enabled", CONF_T_BOOL, OFF(bayes_enabled), "no", NULL, 0,
+	  "Classify every message with the Bayes database in Redis." },
+	{ "bayes", "key", CONF_T_STRING, OFF(bayes_key), "bayes:", NULL, 0,
+	  "Where the database lives: its keys start with [redis] prefix and this\n"
+	  "(mxmoat:bayes:meta, mxmoat:bayes:t:N token buckets, mxmoat:bayes:m:N\n"
+	  "learned-message digests). Nodes that share it classify alike." },
+	{ "bayes", "min_spam", CONF_T_COUNT, OFF(bayes_min_spam), "200", NULL, 0,
+	  "Spam messages that must have been learned before Bayes scores\n"
+	  "(SpamAssassin's bayes_min_spam_num)." },
+	{ "bayes", "min_ham", CONF_T_COUNT, OFF(bayes_min_ham), "200", NULL, 0,
+	  "Ham messages that must have been learned before Bayes scores." },
+	{ "bayes", "memory", CONF_T_SIZE, OFF(bayes_memory), "128M", NULL, 0,
+	  "Memory budget of the database in Redis: it fixes the number of\n"
+	  "buckets (7/8 for tokens, about 2.7 KB per 100 tokens, 1/8 for digests)\n"
+	  "when the database is created; a token bucket that is full drops its\n"
+	  "entries of fewest messages (tokens seen once go first), a digest\n"
+	  "bucket those learned longest ago. A later change only moves how full\n"
+	  "buckets get (at most 120 entries, which keeps Redis's compact\n"
+	  "encoding); for more, `mxmoat learn --reset` and learn again." },
+	{ "bayes", "expire", CONF_T_DURATION, OFF(bayes_expire_ms), "180d", NULL, 0,
+	  "Every key of the database expires this long after an entry was last\n"
+	  "added to it (a database nobody trains goes away)." },
+	{ "bayes", "message_tokens", CONF_T_COUNT, OFF(bayes_message_tokens),
+	  STR(BOUND_BAYES_TOKENS), NULL, 100000,
+	  "Distinct tokens counted per message (headers first, then the body);\n"
+	  "the rest is not looked at." },
+	{ "bayes", "scores", CONF_T_STRING, OFF(bayes_scores),
+	  "-1.9 -0.5 -0.1 -0.1 0.5 1.5 2.5 3.5 4.5 1.5", NULL, 0,
+	  "Scores of BAYES_00 (spam probability below 1%), BAYES_05 (1-5%),\n"
+	  "BAYES_20 (5-20%), BAYES_40 (20-40%), BAYES_50 (40-60%), BAYES_60\n"
+	  "(60-80%), BAYES_80 (80-95%), BAYES_95 (95-99%), BAYES_99 (99% and more)\n"
+	  "and BAYES_999 (99.9% and more, added to BAYES_99). SpamAssassin's bands;\n"
+	  "the scores are higher than SpamAssassin's at the top because mxmoat's\n"
+	  "rules are fewer: BAYES_99 with BAYES_999 reaches add_header_score 5 on\n"
+	  "its own." },
+	{ "bayes", "autolearn", CONF_T_BOOL, OFF(bayes_autolearn), "no", NULL, 0,
+	  "Learn from the live flow: a message whose score without Bayes is at or\n"
+	  "above autolearn_spam_score is learned as spam, one at or below\n"
+	  "autolearn_ham_score as ham (never one with a forced action: virus,\n"
+	  "greylisting, ...). Learning the same message again counts once." },
+	{ "bayes", "autolearn_spam_score", CONF_T_SCORE, OFF(bayes_autolearn_spam_score), "20",
+	  NULL, 0, "Score without Bayes from which autolearn takes a message as spam." },
+	{ "bayes", "autolearn_ham_score", CONF_T_SCORE, OFF(bayes_autolearn_ham_score), "-2",
+	  NULL, 0, "Score without Bayes up to which autolearn takes a message as ham." },
+
 	{ "clamav", "backend", CONF_T_ENUM, OFF(clamav_backend), "libclamav", av_backend_words, 0,
 	  "libclamav: the engine runs inside mxmoatd, loaded once per configuration\n"
 	  "and shared by all scan workers, scanning from memory. clamd: each object\n"

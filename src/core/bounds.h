@@ -38,6 +38,8 @@
 #define BOUND_SPOOL_MEMORY (256u * 1024)
 /* [daemon] shutdown_timeout: how long SIGTERM waits for transactions. */
 #define BOUND_SHUTDOWN_MS (30 * 1000)
+/* [bayes] message_tokens: distinct Bayes tokens counted per message. */
+#define BOUND_BAYES_TOKENS 6000
 
 /* [mime] limits of the message parser (src/msg). Past each the parser
  * flags the message (MSG_FLAG_LIMIT_*), stops splitting or decoding, and

@@ -2,12 +2,14 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <sys/un.h>
 #include <time.h>
 
 #define KV_LOG_EVERY_MS 10000
 #define KV_MAX_ARGS 16
+#define KV_THREAD_CONNS 4
 
 struct kv {
 	uint64_t id;             /* unique per handle: which one a thread's
@@ -33,26 +35,39 @@ struct kv {
 	uint64_t calls, failures, skipped;
 };
 
-/* one connection per thread, for the handle it was opened for */
+/* a thread's connection for one handle */
 struct kv_conn {
 	uint64_t kv_id;
 	redisContext *c;
+	uint64_t used;           /* tick of the last use (least recently used
+				    goes first when a thread has them all) */
+};
+
+/* the connections of one thread: one per handle it uses (greylisting,
+ * Bayes and the history each have theirs), so that plugins that take
+ * turns on a worker do not reconnect on every message */
+struct kv_conns {
+	struct kv_conn slot[KV_THREAD_CONNS];
+	uint64_t tick;
 };
 
 static uint64_t next_id = 1;
 static pthread_key_t conn_key;
 static pthread_once_t conn_once = PTHREAD_ONCE_INIT;
-static __thread struct kv_conn *tl_conn;
+static __thread struct kv_conns *tl_conns;
 static __thread char tl_error[160];
 
 static void
 conn_destroy(void *arg)
 {
-	struct kv_conn *kc = arg;
+	struct kv_conns *kcs = arg;
+	size_t i;
 
-	if (kc->c != NULL)
-		redisFree(kc->c);
-	free(kc);
+	for (i = 0; i < KV_THREAD_CONNS; i++) {
+		if (kcs->slot[i].c != NULL)
+			redisFree(kcs->slot[i].c);
+	}
+	free(kcs);
 }
 
 static void
@@ -62,16 +77,38 @@ conn_key_init(void)
 		panic("pthread_key_create failed");
 }
 
+static void conn_close(struct kv_conn *kc);
+
+/* the calling thread's connection slot for kv: its own, else a free one,
+ * else the least recently used one (closed) */
 static struct kv_conn *
-thread_conn(void)
+thread_conn(const struct kv *kv)
 {
-	if (tl_conn == NULL) {
+	struct kv_conn *kc = NULL;
+	size_t i;
+
+	if (tl_conns == NULL) {
 		pthread_once(&conn_once, conn_key_init);
-		tl_conn = xcalloc(1, sizeof(*tl_conn));
-		if (pthread_setspecific(conn_key, tl_conn) != 0)
+		tl_conns = xcalloc(1, sizeof(*tl_conns));
+		if (pthread_setspecific(conn_key, tl_conns) != 0)
 			panic("pthread_setspecific failed");
 	}
-	return tl_conn;
+	for (i = 0; i < KV_THREAD_CONNS; i++) {
+		struct kv_conn *s = &tl_conns->slot[i];
+
+		if (s->kv_id == kv->id) {
+			kc = s;
+			break;
+		}
+		if (kc == NULL || (kc->kv_id != 0 && (s->kv_id == 0 || s->used < kc->used)))
+			kc = s;
+	}
+	if (kc->kv_id != kv->id) {
+		conn_close(kc);
+		kc->kv_id = kv->id;
+	}
+	kc->used = ++tl_conns->tick;
+	return kc;
 }
 
 static int64_t
@@ -132,10 +169,16 @@ kv_free(struct kv **kvp)
 		return;
 	*kvp = NULL;
 	/* the calling thread's connection can go now; other threads close
-	 * theirs when they next use another handle, or exit */
-	if (tl_conn != NULL && tl_conn->kv_id == kv->id && tl_conn->c != NULL) {
-		redisFree(tl_conn->c);
-		tl_conn->c = NULL;
+	 * theirs when they need the slot for another handle, or exit */
+	if (tl_conns != NULL) {
+		size_t i;
+
+		for (i = 0; i < KV_THREAD_CONNS; i++) {
+			if (tl_conns->slot[i].kv_id == kv->id) {
+				conn_close(&tl_conns->slot[i]);
+				tl_conns->slot[i].kv_id = 0;
+			}
+		}
 	}
 	pthread_mutex_destroy(&kv->lock);
 	free(kv->username);
@@ -455,7 +498,7 @@ conn_close(struct kv_conn *kc)
 redisReply *
 kv_call(struct kv *kv, int argc, const char **argv, const size_t *argvlen, const char **error_r)
 {
-	struct kv_conn *kc = thread_conn();
+	struct kv_conn *kc = thread_conn(kv);
 	int64_t down = __atomic_load_n(&kv->down_until_ms, __ATOMIC_ACQUIRE);
 	bool probe = false, fresh = false;
 	redisReply *r = NULL;
@@ -476,9 +519,6 @@ kv_call(struct kv *kv, int argc, const char **argv, const size_t *argvlen, const
 		}
 		probe = true;
 	}
-	if (kc->kv_id != kv->id)
-		conn_close(kc);
-	kc->kv_id = kv->id;
 	for (attempt = 0; attempt < 2; attempt++) {
 		int err, saved_errno;
 
@@ -530,6 +570,52 @@ kv_callv(struct kv *kv, const char **error_r, const char *arg0, ...)
 		argv[argc++] = a;
 	va_end(ap);
 	return kv_call(kv, argc, argv, NULL, error_r);
+}
+
+void
+kv_script_init(struct kv_script *s, const char *text)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+
+	if (EVP_Digest(text, strlen(text), md, &n, EVP_sha1(), NULL) != 1 || n != 20)
+		panic("SHA-1 failed");
+	s->text = text;
+	for (i = 0; i < 20; i++)
+		snprintf(s->sha + 2 * i, 3, "%02x", md[i]);
+}
+
+redisReply *
+kv_eval(struct kv *kv, const struct kv_script *s, int argc, const char **argv,
+	const size_t *argvlen, const char **error_r)
+{
+	const char **av = xreallocarray(NULL, (size_t)argc + 2, sizeof(*av));
+	size_t *lens = NULL;
+	redisReply *r;
+
+	av[0] = "EVALSHA";
+	av[1] = s->sha;
+	memcpy(av + 2, argv, (size_t)argc * sizeof(*av));
+	if (argvlen != NULL) {
+		lens = xreallocarray(NULL, (size_t)argc + 2, sizeof(*lens));
+		lens[0] = 7;
+		lens[1] = 40;
+		memcpy(lens + 2, argvlen, (size_t)argc * sizeof(*lens));
+	}
+	r = kv_call(kv, argc + 2, av, lens, error_r);
+	if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+		kv_reply_free(r);
+		av[0] = "EVAL";
+		av[1] = s->text;
+		if (lens != NULL) {
+			lens[0] = 4;
+			lens[1] = strlen(s->text);
+		}
+		r = kv_call(kv, argc + 2, av, lens, error_r);
+	}
+	free(av);
+	free(lens);
+	return r;
 }
 
 void

@@ -1,13 +1,13 @@
 /*
  * kv.h - the Redis client shared by the plugins that keep state in Redis
- * (greylisting; later Bayes and history), on hiredis.
+ * (greylisting, Bayes, history), on hiredis.
  *
  * Contract: kv_new() copies the [redis] settings of one configuration
  * snapshot into an immutable handle; it never connects. kv_call() runs
  * one command, blocking, on a connection of the calling thread (each scan
- * worker has its own, kept in thread-local storage and reused across
- * requests), so it is for scan workers and the CLI, never for the event
- * loop. Every connect and every command is bounded by the configured
+ * worker has its own for each handle it uses, up to 4 handles, kept in
+ * thread-local storage and reused across requests), so it is for scan
+ * workers and the CLI, never for the event loop. Every connect and every command is bounded by the configured
  * timeouts (250 ms by default).
  *
  * Failure handling, shared by all threads that use one handle: a failed
@@ -31,7 +31,7 @@
  * error replies other than those above (e.g. NOSCRIPT) are returned as
  * replies of type REDIS_REPLY_ERROR. kv_free() may run while other threads
  * still hold connections opened for the handle: each thread closes its
- * connection when it next uses another handle, or when it exits.
+ * connection when it needs the slot for another handle, or when it exits.
  */
 #ifndef MXMOAT_KV_H
 #define MXMOAT_KV_H
@@ -56,6 +56,18 @@ redisReply *kv_call(struct kv *kv, int argc, const char **argv, const size_t *ar
 /* kv_callv(): the same with NUL-terminated strings */
 redisReply *kv_callv(struct kv *kv, const char **error_r, const char *arg0, ...);
 void kv_reply_free(redisReply *r);
+
+/* a Lua script, run by its SHA-1 (EVALSHA) and sent in full (EVAL) only
+ * when the server does not know it (first use, restart, SCRIPT FLUSH) */
+struct kv_script {
+	const char *text;
+	char sha[41];
+};
+
+void kv_script_init(struct kv_script *s, const char *text);
+/* kv_eval(): argv is what follows the script: numkeys, keys, arguments */
+redisReply *kv_eval(struct kv *kv, const struct kv_script *s, int argc, const char **argv,
+		    const size_t *argvlen, const char **error_r);
 /* kv_prefix(): [redis] prefix */
 const char *kv_prefix(const struct kv *kv);
 void kv_get_stats(struct kv *kv, struct kv_stats *st_r);

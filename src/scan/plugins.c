@@ -6,6 +6,7 @@
 #include "plugins/rules/rules_plugin.h"
 #include "plugins/clamav/clamav_plugin.h"
 #include "plugins/greylist/greylist_plugin.h"
+#include "plugins/bayes/bayes_plugin.h"
 
 const struct scan_plugin *const scan_plugins[] = {
 	&rules_plugin,
@@ -13,5 +14,7 @@ const struct scan_plugin *const scan_plugins[] = {
 	&clamav_plugin,
 	&greylist_rcpt_plugin,
 	&greylist_data_plugin,
+	&bayes_plugin,
+	&bayes_autolearn_plugin,
 	NULL,
 };
