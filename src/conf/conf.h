@@ -130,6 +130,7 @@ struct conf {
 	/* [scan] */
 	unsigned int scan_workers;
 	uint64_t scan_watch_interval_ms;
+	struct conf_networks scan_trusted_networks;
 
 	/* [rules] */
 	bool rules_enabled;

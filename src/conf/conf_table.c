@@ -218,6 +218,10 @@ const struct conf_key conf_keys[] = {
 	  "directory). When it changed, a new scan engine is built with the\n"
 	  "running configuration on a scan worker and swapped in, as SIGHUP does;\n"
 	  "messages in progress finish on the old one. 0 = only on SIGHUP." },
+	{ "scan", "trusted_networks", CONF_T_NETWORKS, OFF(scan_trusted_networks), "", NULL, 0,
+	  "Clients whose mail is trusted (your own relays and submission hosts;\n"
+	  "CIDR, comma-separated): never greylisted. Matched against the client\n"
+	  "that policies see (the XFORWARD/milter client address)." },
 
 	/* [rules] */
 	{ "rules", "enabled", CONF_T_BOOL, OFF(rules_enabled), "yes", NULL, 0,

@@ -31,6 +31,29 @@ netaddr_from_sockaddr(struct netaddr *a, const struct sockaddr *sa, socklen_t le
 }
 
 int
+netaddr_parse_ip(const char *s, struct netaddr *addr_r)
+{
+	struct sockaddr_in6 s6;
+	struct sockaddr_in s4;
+
+	memset(&s4, 0, sizeof(s4));
+	memset(&s6, 0, sizeof(s6));
+	if (strncasecmp(s, "IPV6:", 5) == 0)
+		s += 5;
+	if (inet_pton(AF_INET, s, &s4.sin_addr) == 1) {
+		s4.sin_family = AF_INET;
+		netaddr_from_sockaddr(addr_r, (struct sockaddr *)&s4, sizeof(s4));
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &s6.sin6_addr) == 1) {
+		s6.sin6_family = AF_INET6;
+		netaddr_from_sockaddr(addr_r, (struct sockaddr *)&s6, sizeof(s6));
+		return 0;
+	}
+	return -1;
+}
+
+int
 netaddr_parse_endpoint(const char *s, struct netaddr *addr_r, const char **error_r)
 {
 	char host[NETADDR_IP_MAX];

@@ -22,6 +22,10 @@ struct netaddr {
 #define NETADDR_IP_MAX 64
 
 int netaddr_parse_endpoint(const char *s, struct netaddr *addr_r, const char **error_r);
+/* netaddr_parse_ip(): a numeric IPv4 or IPv6 address without port, also
+ * in Postfix's XCLIENT/XFORWARD form "IPV6:2001:db8::1"; IPv4-mapped
+ * IPv6 comes out as IPv4. 0 / -1. */
+int netaddr_parse_ip(const char *s, struct netaddr *addr_r);
 /* netaddr_ip(): the numeric IP (IPv4-mapped shown as IPv4) or "unix". */
 void netaddr_ip(const struct netaddr *a, char out[NETADDR_IP_MAX]);
 int netaddr_port(const struct netaddr *a);

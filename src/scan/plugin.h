@@ -70,7 +70,8 @@ struct scan_request {
 	size_t nrcpts;
 	const char *rcpt;        /* SCAN_STAGE_RCPT: the recipient at hand */
 	bool authenticated;      /* SMTP AUTH succeeded (no greylisting) */
-	bool trusted;            /* client in a trusted network */
+	bool trusted;            /* client in [scan] trusted_networks (set
+				    by the pipeline) */
 	/* DATA stage only */
 	struct spool *spool;     /* the message as received (CRLF) */
 	const struct msg *msg;   /* parsed once by the pipeline */
@@ -106,6 +107,19 @@ struct scan_plugin {
 	bool (*stale)(const void *state);
 	/* SCAN_PLUGIN_* bits */
 	unsigned int flags;
+	/* optional, RCPT stage: answer on the event loop, without blocking
+	 * and without I/O (a cache, a static whitelist), so that the request
+	 * does not travel to a worker and back. Returns 1 answered (results
+	 * added; run() is not called), 0 not answerable here (nothing added:
+	 * the request goes to a worker as usual). It runs on the event-loop
+	 * thread while run() runs on the workers: what it touches besides the
+	 * immutable state must be thread-safe (greylist_cache has a mutex).
+	 * It is called only when every plugin that wants the request (check())
+	 * has a run_fast, but one of them may still answer 0 after another
+	 * answered 1: the request then goes to the workers anyway, so add
+	 * results only when answering 1. */
+	int (*run_fast)(const void *state, const struct scan_request *req,
+			struct scan_result *res);
 };
 
 /* the plugin's symbols make a spam score (rules, Bayes): when one of these

@@ -137,14 +137,31 @@ now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* the request's context from the snapshot: its configuration, and
+ * whether the client is in [scan] trusted_networks */
+static void
+request_prepare(const struct scan_engine *e, struct scan_request *req, struct scan_result *res)
+{
+	const struct conf_networks *tn = &e->conf->scan_trusted_networks;
+	struct netaddr a;
+	size_t i;
+
+	req->conf = e->conf;
+	req->so_far = res;
+	req->trusted = false;
+	if (tn->count == 0 || req->client_ip == NULL || netaddr_parse_ip(req->client_ip, &a) < 0)
+		return;
+	for (i = 0; i < tn->count && !req->trusted; i++)
+		req->trusted = cidr_match(&tn->net[i], &a);
+}
+
 void
 scan_engine_run(const struct scan_engine *e, struct scan_request *req, struct scan_result *res)
 {
 	uint64_t t0 = now_us();
 	size_t i;
 
-	req->conf = e->conf;
-	req->so_far = res;
+	request_prepare(e, req, res);
 	for (i = 0; i < e->nplugins; i++) {
 		const struct engine_plugin *ep = &e->plugins[i];
 
@@ -175,6 +192,34 @@ scan_engine_run(const struct scan_engine *e, struct scan_request *req, struct sc
 		}
 	}
 	res->scan_us += now_us() - t0;
+}
+
+bool
+scan_engine_run_fast(const struct scan_engine *e, struct scan_request *req,
+		     struct scan_result *res)
+{
+	bool wants[SCAN_MAX_PLUGINS];
+	size_t i;
+
+	request_prepare(e, req, res);
+	/* first find out whether every plugin that wants the request can
+	 * answer here: one that cannot sends the whole stage to a worker,
+	 * and then the others must not have logged and counted it already */
+	for (i = 0; i < e->nplugins; i++) {
+		const struct engine_plugin *ep = &e->plugins[i];
+
+		wants[i] = (ep->p->stages & SCAN_STAGE_BIT(req->stage)) &&
+			   (ep->p->check == NULL || ep->p->check(ep->state, req));
+		if (wants[i] && ep->p->run_fast == NULL)
+			return false;
+	}
+	for (i = 0; i < e->nplugins; i++) {
+		const struct engine_plugin *ep = &e->plugins[i];
+
+		if (wants[i] && ep->p->run_fast(ep->state, req, res) != 1)
+			return false;
+	}
+	return true;
 }
 
 int

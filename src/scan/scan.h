@@ -35,6 +35,12 @@ bool scan_engine_needs_msg(const struct scan_engine *e);
 const struct msg_limits *scan_engine_msg_limits(const struct scan_engine *e);
 void scan_engine_run(const struct scan_engine *e, struct scan_request *req,
 		     struct scan_result *res);
+/* scan_engine_run_fast(): the stage on the event loop, for plugins that
+ * can answer there (run_fast). true: every plugin that wanted the request
+ * answered (res is the result); false: the request needs a worker (reset
+ * res and submit it as usual). */
+bool scan_engine_run_fast(const struct scan_engine *e, struct scan_request *req,
+			  struct scan_result *res);
 /* scan_engine_scan_data(): the DATA stage of one message: parse the
  * spooled message (when a plugin needs it; *msg_r gets it, the caller
  * frees it) and run the plugins. The proxy's scan job, the milter and

@@ -14,6 +14,8 @@
 #include "scan/pool.h"
 #include "scan/scan.h"
 
+#include <event2/event.h>
+
 struct session_scan_job {
 	struct scan_job job;       /* first: the pool hands us this */
 	struct server *srv;
@@ -29,25 +31,32 @@ struct session_scan_job {
 	struct scan_result result;
 };
 
+/* the request a job stands for; its strings are the job's */
+static void
+job_request(struct session_scan_job *job, struct scan_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->id = job->id;
+	req->sid = job->sid;
+	req->stage = job->stage;
+	req->client_ip = job->client_ip;
+	req->client_name = job->client_name;
+	req->helo = job->helo;
+	req->mail_from = job->mail_from;
+	req->rcpts = (const char *const *)job->rcpts;
+	req->nrcpts = job->nrcpts;
+	req->rcpt = job->rcpt;
+	req->authenticated = job->authenticated;
+	req->spool = job->spool;
+}
+
 static void
 job_run(struct scan_job *j)
 {
 	struct session_scan_job *job = (struct session_scan_job *)j;
 	struct scan_request req;
 
-	memset(&req, 0, sizeof(req));
-	req.id = job->id;
-	req.sid = job->sid;
-	req.stage = job->stage;
-	req.client_ip = job->client_ip;
-	req.client_name = job->client_name;
-	req.helo = job->helo;
-	req.mail_from = job->mail_from;
-	req.rcpts = (const char *const *)job->rcpts;
-	req.nrcpts = job->nrcpts;
-	req.rcpt = job->rcpt;
-	req.authenticated = job->authenticated;
-	req.spool = job->spool;
+	job_request(job, &req);
 	if (job->stage == SCAN_STAGE_DATA) {
 		const char *error = NULL;
 
@@ -114,6 +123,14 @@ job_done(struct scan_job *j)
 	session_data_scanned(s);
 }
 
+static void
+fast_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct session_scan_job *job = arg;
+
+	job->job.done(&job->job);
+}
+
 void
 session_scan_submit(struct session *s, enum scan_stage stage)
 {
@@ -146,5 +163,21 @@ session_scan_submit(struct session *s, enum scan_stage stage)
 	scan_result_init(&job->result);
 	s->state = SESSION_SCANNING;
 	session_disarm_timer(s);
+	if (stage == SCAN_STAGE_RCPT) {
+		struct scan_request req;
+
+		/* answered on the loop (greylisting's cache and whitelists):
+		 * no trip to a worker and back; the answer is taken up in the
+		 * next loop iteration, as a worker's would be */
+		job_request(job, &req);
+		if (scan_engine_run_fast(job->engine, &req, &job->result)) {
+			static const struct timeval now = { 0, 0 };
+
+			if (event_base_once(server_base(s->server), -1, EV_TIMEOUT, fast_done, job,
+					    &now) == 0)
+				return;
+		}
+		scan_result_reset(&job->result);
+	}
 	scan_pool_submit(server_pool(s->server), &job->job);
 }

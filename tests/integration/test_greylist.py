@@ -9,15 +9,20 @@ as in the smtpd_proxy_filter deployment.
 """
 import os
 import re
+import shutil
 import smtplib
+import ssl
 import subprocess
+import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 import harness
 from rawclient import RawClient
+from test_auth import cert, sasl_postfix  # noqa: F401 (fixtures)
 
 TOP = Path(os.environ.get("MXMOAT_TOP_SRCDIR", Path(__file__).parents[2])).resolve()
 WHITELIST = TOP / "share" / "greylist-whitelist"
@@ -278,6 +283,29 @@ def test_ipv6_clients_are_keyed_by_their_64(redis, sink, mxmoatd_factory):
     assert md.log_count(r"key=net:2001:db8:1:3::/64") == 1
 
 
+def test_masks_are_configurable(redis, sink, mxmoatd_factory):
+    """ipv4_mask / ipv6_mask: a wider network is one client."""
+    md = mxmoatd_factory(config(redis, {"delay": "1s", "ipv4_mask": 16, "ipv6_mask": 48}),
+                         downstream=sink)
+    out, _ = attempt(md, ["m4@example.com"], client_ip="203.0.113.5")
+    assert_greylisted(out["m4@example.com"])
+    out, _ = attempt(md, ["m6@example.com"], client_ip="IPV6:2001:db8:1:2::10")
+    assert_greylisted(out["m6@example.com"])
+    time.sleep(2.2)
+    # other /24s and /64s of the same /16 and /48 retry: they pass
+    out, final = attempt(md, ["m4@example.com"], client_ip="203.0.200.9")
+    assert out["m4@example.com"][0] == 250 and final[0] == 250
+    out, final = attempt(md, ["m6@example.com"], client_ip="IPV6:2001:db8:1:ff::1")
+    assert out["m6@example.com"][0] == 250 and final[0] == 250
+    assert md.log_count(r"result=pass .*key=net:203\.0\.0\.0/16") == 1
+    assert md.log_count(r"result=pass .*key=net:2001:db8:1::/48") == 1
+    # outside them: new clients
+    out, _ = attempt(md, ["m4@example.com"], client_ip="203.1.113.5")
+    assert_greylisted(out["m4@example.com"])
+    out, _ = attempt(md, ["m6@example.com"], client_ip="IPV6:2001:db8:2:2::10")
+    assert_greylisted(out["m6@example.com"])
+
+
 def test_rdns_pool_senders_retry_from_other_addresses(redis, sink, mxmoatd_factory):
     """A sender with forward-confirmed names retries from another network:
     keyed by its organisational domain it passes; a dynamic-looking name
@@ -295,6 +323,61 @@ def test_rdns_pool_senders_retry_from_other_addresses(redis, sink, mxmoatd_facto
                      name="203-0-113-5.dsl.isp.example")
     assert_greylisted(out["q@example.com"])
     assert md.log_count(r"key=net:203.0.113.0/24") == 1
+
+
+# --- who is never greylisted ------------------------------------------------------
+
+
+def test_trusted_networks_are_never_greylisted(redis, sink, mxmoatd_factory):
+    md = mxmoatd_factory(config(redis, scan={"trusted_networks": "198.51.100.0/24, 2001:db8:7::/48"}),
+                         downstream=sink)
+    for ip in ("198.51.100.7", "IPV6:2001:db8:7:1::25"):
+        mark = md.log_mark()
+        out, final = attempt(md, ["t@example.com"], client_ip=ip)
+        assert out["t@example.com"][0] == 250 and final[0] == 250, (ip, out)
+        last = md.wait_summaries(1, since=mark)[-1]
+        assert "GREYLIST" not in last.get("symbols", ""), last
+    assert md.log_count(r"event=greylist ") == 0
+    assert redis.client().dbsize() == 0
+    out, _ = attempt(md, ["t@example.com"], client_ip="198.51.101.7")
+    assert_greylisted(out["t@example.com"])
+    assert sink.count() == 2
+
+
+@pytest.mark.skipif(not shutil.which("saslpasswd2"),
+                    reason="needs sasl2-bin and libsasl2-modules-db")
+def test_authenticated_clients_are_never_greylisted(redis, sasl_postfix, cert, mxmoatd_factory):
+    """AUTH relayed to a real Postfix with Cyrus SASL (test_auth.py): the
+    same new triplet is greylisted without AUTH and delivered with it."""
+    md = mxmoatd_factory(config(redis, tls={"cert": str(cert[0]), "key": str(cert[1])},
+                                server={"client_name_lookup": False,
+                                        "hostname": "mx.mxmoat.test"}),
+                         downstream=sasl_postfix)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with smtplib.SMTP(md.host, md.port, timeout=10) as s:
+        s.ehlo("client.example.org")
+        s.starttls(context=ctx)
+        s.ehlo("client.example.org")
+        s.mail("alice@example.org")
+        code, text = s.rcpt("bob@example.net")
+        assert code == 451 and REPLY_NEW.match(text.decode()[6:]), text
+    keys = redis.client().dbsize()
+    mark = md.log_mark()
+    with smtplib.SMTP(md.host, md.port, timeout=10) as s:
+        s.ehlo("client.example.org")
+        s.starttls(context=ctx)
+        s.ehlo("client.example.org")
+        assert s.login("alice@example.org", "s3cret-pw")[0] == 235
+        assert s.sendmail("alice@example.org", ["bob@example.net", "carol@example.net"],
+                          message("authenticated")) == {}
+    msgs = sasl_postfix.sink.wait_messages(1, timeout=20)
+    assert sorted(msgs[0].rcpts) == ["bob@example.net", "carol@example.net"]
+    last = md.wait_summaries(1, since=mark)[-1]
+    assert last["action"] == "accept" and "GREYLIST" not in last.get("symbols", ""), last
+    assert md.log_count(r"event=greylist ", since=mark) == 0
+    assert redis.client().dbsize() == keys
 
 
 # --- data stage -------------------------------------------------------------------
@@ -369,6 +452,69 @@ def test_redis_killed_mail_flows_and_greylisting_resumes(redis, sink, mxmoatd_fa
     assert_greylisted(out["back@example.com"])
     md.wait_log(r"event=redis_up ", since=mark)
     assert redis.client().dbsize() >= 1
+
+
+def metrics(md):
+    with urllib.request.urlopen(md.http_url + "/metrics", timeout=5) as r:
+        text = r.read().decode()
+    return {m.group(1): float(m.group(2))
+            for m in re.finditer(r'^(mxmoat_redis_\w+\{user="greylist"\}) (\S+)$', text, re.M)}
+
+
+def test_redis_killed_under_load_nothing_is_refused_for_it(redis, sink, mxmoatd_factory):
+    """Clients keep sending while Redis is killed (commands in flight) and
+    started again: every reply is a delivery or a greylisting 451, never a
+    failure of ours; the outage is counted in /metrics."""
+    md = mxmoatd_factory(config(redis, {"cache_ttl": 0}), downstream=sink)
+    stop = threading.Event()
+    results, errors = [], []
+
+    def client(n):
+        i = 0
+        try:
+            while not stop.is_set():
+                rcpt = f"load{n}-{i}@example.com"
+                t = time.monotonic()
+                out, final = attempt(md, [rcpt], client_ip=f"198.51.100.{100 + n}")
+                results.append((t, out[rcpt], final, time.monotonic()))
+                i += 1
+        except Exception as e:  # noqa: BLE001 (reported below)
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    t_kill = time.monotonic()
+    redis.kill()
+    time.sleep(2)
+    down = metrics(md)
+    t_start = time.monotonic()
+    redis.start()
+    time.sleep(3)
+    stop.set()
+    for t in threads:
+        t.join(20)
+    assert not errors, errors
+    assert len(results) > 30, len(results)
+    for _, (code, text), final, _ in results:
+        if code == 451:
+            assert_greylisted((code, text))
+            assert final is None
+        else:
+            assert code == 250 and final[0] == 250, (code, text, final)
+    before = [r for r in results if r[3] < t_kill]
+    during = [r for r in results if t_kill < r[0] and r[3] < t_start]
+    after = [r for r in results if r[0] > t_start + 1.5]
+    assert before and all(r[1][0] == 451 for r in before)
+    assert during and all(r[1][0] == 250 for r in during)
+    assert after and all(r[1][0] == 451 for r in after)
+    assert sink.count() == sum(1 for r in results if r[1][0] == 250)
+    assert down['mxmoat_redis_up{user="greylist"}'] == 0
+    assert down['mxmoat_redis_errors_total{user="greylist"}'] >= 1
+    assert metrics(md)['mxmoat_redis_up{user="greylist"}'] == 1
+    assert md.log_count(r"event=redis_down") == 1
+    assert md.log_count(r"event=plugin_error") == 0
 
 
 def test_redis_slow_fails_open_within_the_timeout(redis, sink, mxmoatd_factory):
@@ -490,6 +636,48 @@ def test_passes_are_cached_on_the_node(redis, sink, mxmoatd_factory):
     assert out["m@example.com"][0] == 250
     assert "GREYLIST_SKIP" in md.summary_lines()[-1]["symbols"]
     assert calls >= 1
+
+
+def test_known_and_whitelisted_answered_while_workers_wait_on_redis(redis, sink,
+                                                                   mxmoatd_factory):
+    """Cache hits and static whitelists are answered on the event loop: with
+    the only scan worker stuck on a paused Redis, they do not wait for it."""
+    md = mxmoatd_factory(config(redis, {"delay": "1s", "whitelist_clients": "192.0.2.0/24"},
+                                redis_conf={"command_timeout": "2500ms"}, scan={"workers": 1}),
+                         downstream=sink)
+    out, _ = attempt(md, ["w@example.com"], client_ip="198.51.100.70")
+    assert_greylisted(out["w@example.com"])
+    time.sleep(2.2)
+    out, _ = attempt(md, ["w@example.com"], client_ip="198.51.100.70")
+    assert out["w@example.com"][0] == 250  # passed: cached on the node
+    redis.pause(4000)
+    stuck = {}
+
+    def new_triplet():
+        t0 = time.monotonic()
+        stuck["out"], stuck["final"] = attempt(md, ["new@example.com"],
+                                               client_ip="198.51.100.71")
+        stuck["took"] = time.monotonic() - t0
+
+    t = threading.Thread(target=new_triplet)
+    t.start()
+    time.sleep(0.5)  # its RCPT holds the worker now
+    for ip, rcpt, symbol in (("198.51.100.70", "w@example.com", "GREYLIST_KNOWN"),
+                             ("192.0.2.9", "any@example.com", "GREYLIST_WHITELIST")):
+        mark = md.log_mark()
+        with session(md, ip) as c:
+            assert c.cmd("MAIL FROM:<a@example.org>")[0] == 250
+            t0 = time.monotonic()
+            code, lines = c.cmd(f"RCPT TO:<{rcpt}>")
+            took = time.monotonic() - t0
+            assert code == 250, lines
+            c.cmd("QUIT")  # (DATA would wait for the worker: the message is scanned)
+        assert took < 1.0, (symbol, took)
+        assert symbol in md.wait_summaries(1, since=mark)[-1]["symbols"]
+    assert t.is_alive()  # both were answered while the worker waited
+    t.join(15)
+    assert stuck["took"] > 2, stuck  # it did wait on Redis (then failed open)
+    assert stuck["out"]["new@example.com"][0] == 250
 
 
 # --- mxmoat greylist --------------------------------------------------------------

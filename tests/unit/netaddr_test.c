@@ -124,6 +124,39 @@ test_cidr_canonical(void **state)
 	assert_string_equal(out, "192.0.2.0/24");
 }
 
+static void
+test_parse_ip(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *ip; /* NULL = refused */
+	} cases[] = {
+		{ "192.0.2.1", "192.0.2.1" },
+		{ "2001:db8::1", "2001:db8::1" },
+		{ "IPV6:2001:db8::25", "2001:db8::25" },
+		{ "ipv6:::1", "::1" },
+		{ "::ffff:198.51.100.7", "198.51.100.7" },
+		{ "192.0.2.1:25", NULL },
+		{ "[2001:db8::1]", NULL },
+		{ "unix", NULL },
+		{ "", NULL },
+	};
+	struct netaddr a;
+	char ip[NETADDR_IP_MAX];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].ip == NULL) {
+			assert_int_equal(netaddr_parse_ip(cases[i].in, &a), -1);
+			continue;
+		}
+		assert_int_equal(netaddr_parse_ip(cases[i].in, &a), 0);
+		netaddr_ip(&a, ip);
+		assert_string_equal(ip, cases[i].ip);
+	}
+}
+
 int
 main(void)
 {
@@ -132,6 +165,7 @@ main(void)
 		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_cidr_bad),
 		cmocka_unit_test(test_cidr_canonical),
+		cmocka_unit_test(test_parse_ip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -395,26 +395,9 @@ greylist_key_rcpt(const char *addr, struct buf *out)
 int
 greylist_key_ip_parse(const char *ip, struct netaddr *a_r)
 {
-	struct sockaddr_in6 s6;
-	struct sockaddr_in s4;
-
-	memset(&s4, 0, sizeof(s4));
-	memset(&s6, 0, sizeof(s6));
-	/* Postfix's XCLIENT/XFORWARD form, which the proxy passes on */
-	if (strncasecmp(ip, "IPV6:", 5) == 0)
-		ip += 5;
-	if (inet_pton(AF_INET, ip, &s4.sin_addr) == 1) {
-		s4.sin_family = AF_INET;
-		netaddr_from_sockaddr(a_r, (struct sockaddr *)&s4, sizeof(s4));
-		return 0;
-	}
-	if (inet_pton(AF_INET6, ip, &s6.sin6_addr) == 1) {
-		s6.sin6_family = AF_INET6;
-		/* unmaps ::ffff:a.b.c.d */
-		netaddr_from_sockaddr(a_r, (struct sockaddr *)&s6, sizeof(s6));
-		return 0;
-	}
-	return -1;
+	/* Postfix's XCLIENT/XFORWARD form "IPV6:...", which the proxy passes
+	 * on, is taken too; ::ffff:a.b.c.d is unmapped */
+	return netaddr_parse_ip(ip, a_r);
 }
 
 static void

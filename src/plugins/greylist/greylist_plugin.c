@@ -7,7 +7,6 @@
 #include "core/xalloc.h"
 #include "kv/kv.h"
 
-#include <openssl/evp.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -96,7 +95,7 @@ struct greylist_state {
 	char *text;
 	enum conf_greylist_failure failure;
 	struct greylist_cache *cache;
-	char sha[41];             /* of the script, for EVALSHA */
+	struct kv_script script;
 	char *list_path;          /* for describe() */
 };
 
@@ -110,19 +109,6 @@ greylist_plugin_whitelist_path(const struct conf *conf, bool *is_default_r)
 		return conf->greylist_whitelist_file;
 	*is_default_r = true;
 	return DATADIR "/mxmoat/greylist-whitelist";
-}
-
-static void
-script_sha(char out[41])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
-
-	if (EVP_Digest(greylist_plugin_script, strlen(greylist_plugin_script), md, &n, EVP_sha1(),
-		       NULL) != 1 || n != 20)
-		panic("SHA-1 failed");
-	for (i = 0; i < 20; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
 static void
@@ -197,7 +183,7 @@ init_stage(const struct conf *conf, enum conf_greylist_stage stage, void **state
 	st->text = xstrdup(conf->greylist_text);
 	st->failure = conf->greylist_redis_failure;
 	st->cache = greylist_cache_new(conf->greylist_cache_size, conf->greylist_cache_ttl_ms);
-	script_sha(st->sha);
+	kv_script_init(&st->script, greylist_plugin_script);
 	*state_r = st;
 	return 0;
 }
@@ -324,39 +310,34 @@ run_script(const struct greylist_state *st, const char *key, const char *awl_key
 	   const char *id, const char *label, const char **error_r)
 {
 	char delay[24], window[24], expire[24], awl[16];
-	const char *argv[11];
+	const char *argv[9];
 	redisReply *r;
 
 	snprintf(delay, sizeof(delay), "%llu", (unsigned long long)st->delay_ms);
 	snprintf(window, sizeof(window), "%llu", (unsigned long long)st->window_ms);
 	snprintf(expire, sizeof(expire), "%llu", (unsigned long long)st->expire_ms);
 	snprintf(awl, sizeof(awl), "%u", st->awl);
-	argv[0] = "EVALSHA";
-	argv[1] = st->sha;
-	argv[2] = "2";
-	argv[3] = key;
-	argv[4] = awl_key;
-	argv[5] = delay;
-	argv[6] = window;
-	argv[7] = expire;
-	argv[8] = awl;
-	argv[9] = id;
-	argv[10] = label;
-	r = kv_call(st->kv, 11, argv, NULL, error_r);
-	if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
-		/* first use on this server (or after SCRIPT FLUSH / restart) */
-		kv_reply_free(r);
-		argv[0] = "EVAL";
-		argv[1] = greylist_plugin_script;
-		r = kv_call(st->kv, 11, argv, NULL, error_r);
-	}
+	argv[0] = "2";
+	argv[1] = key;
+	argv[2] = awl_key;
+	argv[3] = delay;
+	argv[4] = window;
+	argv[5] = expire;
+	argv[6] = awl;
+	argv[7] = id;
+	argv[8] = label;
+	r = kv_eval(st->kv, &st->script, 9, argv, NULL, error_r);
 	return r;
 }
 
+/* one decision. fast (on the event loop): only what needs no I/O (the
+ * static whitelists, the cache); returns 1 answered, 0 not here. Else
+ * (on a worker): returns 0, or -1 when Redis failed and the policy is
+ * tempfail. */
 static int
-plugin_run(const void *state, const struct scan_request *req, struct scan_result *res)
+decide(const struct greylist_state *st, const struct scan_request *req, struct scan_result *res,
+       bool fast)
 {
-	const struct greylist_state *st = state;
 	struct buf client = BUF_INIT, sender = BUF_INIT, sdomain = BUF_INIT, rcpt = BUF_INIT;
 	struct buf key = BUF_INIT, awl_key = BUF_INIT, why = BUF_INIT, label = BUF_INIT;
 	const char *prefix = kv_prefix(st->kv), *error = NULL;
@@ -365,12 +346,19 @@ plugin_run(const void *state, const struct scan_request *req, struct scan_result
 	int ret = 0;
 
 	if (greylist_key_ip_parse(req->client_ip, &ip) < 0 ||
-	    greylist_key_client(&st->kopts, req->client_ip, req->client_name, &client) < 0)
-		return 0; /* not an IP client (unix socket): nothing to key on */
+	    greylist_key_client(&st->kopts, req->client_ip, req->client_name, &client) < 0) {
+		buf_deinit(&client);
+		return fast ? 1 : 0; /* not an IP client (unix socket): nothing to key on */
+	}
+	ret = fast ? 1 : 0;
 	greylist_key_sender(req->mail_from, &sender);
 	greylist_key_sender_domain(req->mail_from, &sdomain);
 	if (whitelisted(st, req, &ip, buf_cstr(&sdomain), &why)) {
 		outcome(req, res, GL_WHITELIST, buf_cstr(&client), buf_cstr(&why));
+		goto out;
+	}
+	if (fast && greylist_cache_size(st->cache) == 0) {
+		ret = 0; /* no cache: nothing more to answer here */
 		goto out;
 	}
 	if (req->stage == SCAN_STAGE_RCPT) {
@@ -421,6 +409,10 @@ plugin_run(const void *state, const struct scan_request *req, struct scan_result
 			outcome(req, res, GL_KNOWN, buf_cstr(&client), "cached");
 			goto out;
 		}
+	}
+	if (fast) {
+		ret = 0; /* Redis: on a worker */
+		goto out;
 	}
 	r = run_script(st, buf_cstr(&key), buf_cstr(&awl_key), id_format(req->id).s,
 		       buf_cstr(&label), &error);
@@ -486,6 +478,18 @@ out:
 	return ret;
 }
 
+static int
+plugin_run(const void *state, const struct scan_request *req, struct scan_result *res)
+{
+	return decide(state, req, res, false);
+}
+
+static int
+plugin_run_fast(const void *state, const struct scan_request *req, struct scan_result *res)
+{
+	return decide(state, req, res, true);
+}
+
 static void
 plugin_describe(const void *state, struct buf *out)
 {
@@ -523,6 +527,7 @@ const struct scan_plugin greylist_rcpt_plugin = {
 	.run = plugin_run,
 	.fail_action = plugin_fail,
 	.describe = plugin_describe,
+	.run_fast = plugin_run_fast,
 };
 
 const struct scan_plugin greylist_data_plugin = {

@@ -23,7 +23,9 @@
  * with a TTL.
  *
  * Passes are remembered on each node for cache_ttl (greylist_cache.h) and
- * answered without Redis.
+ * answered without Redis. What needs no I/O (authenticated/trusted, the
+ * static whitelists, the cache) is answered on the event loop (run_fast),
+ * so that known senders do not even cost a trip to a scan worker.
  *
  * Redis down or slow (kv.h): the decision is skipped (symbol
  * GREYLIST_SKIP, counted, logged rate-limited) unless redis_failure =
