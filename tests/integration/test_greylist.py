@@ -182,6 +182,26 @@ def test_first_attempt_early_retry_then_delivered_through_postfix(redis, postfix
     assert all(r.pttl(k) > 0 for k in keys)
 
 
+def test_retry_after_the_window_starts_over(redis, sink, mxmoatd_factory):
+    """A retry later than retry_window is a first attempt again; a pass is
+    remembered for expire (the key's TTL)."""
+    md = mxmoatd_factory(config(redis, {"delay": "1s", "retry_window": "2500ms",
+                                        "expire": "1h", "cache_ttl": 0}), downstream=sink)
+    out, _ = attempt(md, ["late@example.com"], client_ip="198.51.100.30")
+    assert_greylisted(out["late@example.com"])
+    r = redis.client()
+    (key,) = r.keys("mxmoat:gl:t:*")
+    assert 0 < r.pttl(key) <= 2500
+    time.sleep(3.2)
+    out, _ = attempt(md, ["late@example.com"], client_ip="198.51.100.30")
+    assert_greylisted(out["late@example.com"])  # new, not early
+    time.sleep(1.2)
+    out, final = attempt(md, ["late@example.com"], client_ip="198.51.100.30")
+    assert out["late@example.com"][0] == 250 and final[0] == 250
+    assert 3500 * 1000 < r.pttl(key) <= 3600 * 1000
+    assert md.log_count(r"result=new ") == 2 and md.log_count(r"result=pass ") == 1
+
+
 def test_passed_triplet_is_remembered_and_sender_tags_are_folded(redis, sink,
                                                                  mxmoatd_factory):
     """BATV/SRS/+detail/VERP numbers change per message: they must not make
