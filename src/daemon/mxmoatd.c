@@ -9,7 +9,8 @@
  * mxmoatd stays in the foreground (systemd Type=notify: READY=1 is sent
  * once the listeners are bound). Signals are handled in one place, the
  * event loop: SIGTERM/SIGINT drain and exit, SIGHUP reloads the
- * configuration (an invalid one is logged and the old one kept). Every
+ * configuration (an invalid one is logged and the old one kept; a SIGHUP
+ * during a reload runs after it). Every
  * [scan] watch_interval a scan worker asks the plugins whether their data
  * on disk changed (the ClamAV database directory); if so the engine is
  * rebuilt with the running configuration and swapped in the same way.
@@ -57,6 +58,7 @@ struct daemon {
 	struct server *server;
 	struct event_base *base;
 	bool reloading;
+	bool reload_pending; /* a SIGHUP came during a reload */
 	struct event *ev_watch;
 	uint64_t watch_ms;
 	struct milter *milter;
@@ -223,6 +225,8 @@ watch_arm(struct daemon *d, uint64_t ms)
 	evtimer_add(d->ev_watch, &tv);
 }
 
+static void reload_start(struct daemon *d);
+
 static void
 reload_done(struct scan_job *j)
 {
@@ -266,6 +270,10 @@ reload_done(struct scan_job *j)
 	if (!watch)
 		sd_notify_msg("READY=1");
 	watch_arm(d, scan_engine_conf(server_engine(d->server))->scan_watch_interval_ms);
+	if (d->reload_pending && !server_is_draining(d->server)) {
+		d->reload_pending = false;
+		reload_start(d);
+	}
 }
 
 /* every [scan] watch_interval: let a worker ask the plugins of the
@@ -293,18 +301,15 @@ on_watch(evutil_socket_t fd, short what, void *arg)
 	scan_pool_submit(server_pool(d->server), &rj->job);
 }
 
+/* SIGHUP / mxmoat reload: read the configuration and build a new engine
+ * with it on a scan worker */
 static void
-on_hup(evutil_socket_t sig, short what, void *arg)
+reload_start(struct daemon *d)
 {
-	struct daemon *d = arg;
 	struct reload_job *rj;
 	struct conf *c = NULL;
 	char *error = NULL;
 
-	if (d->reloading) {
-		log_warning("event=reload status=busy action=\"a reload is in progress\"");
-		return;
-	}
 	sd_notify_msg("RELOADING=1");
 	if (conf_load(d->conf_path, &c, &error) < 0) {
 		struct buf b = BUF_INIT;
@@ -324,6 +329,23 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	rj->conf = c;
 	d->reloading = true;
 	scan_pool_submit(server_pool(d->server), &rj->job);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->reloading) {
+		/* a database rebuild or an earlier SIGHUP is running: this one
+		 * may carry a new configuration, so it runs after that one
+		 * (several signals meanwhile make one reload) */
+		if (!d->reload_pending)
+			log_info("event=reload status=queued action=\"after the reload in progress\"");
+		d->reload_pending = true;
+		return;
+	}
+	reload_start(d);
 }
 
 static void
@@ -394,8 +416,7 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	struct daemon d = { SYSCONFDIR "/mxmoat/mxmoat.conf", false, NULL, NULL, false, NULL, 0,
-			    NULL, NULL, 0, NULL, NULL };
+	struct daemon d = { .conf_path = SYSCONFDIR "/mxmoat/mxmoat.conf" };
 	struct event *ev_term, *ev_int, *ev_hup;
 	struct conf *conf = NULL;
 	bool test_only = false;

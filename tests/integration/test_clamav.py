@@ -12,6 +12,7 @@ import email.policy
 import io
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -20,6 +21,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -385,6 +387,50 @@ def test_encrypted_zip(tmp_path, sigs):
     assert r["action"] == "tag"
 
 
+def test_scanner_error_fails_closed(tmp_path, sigs):
+    """libclamav 1.4.6 answers CL_CLEAN, without scanning anything, when it
+    cannot create its per-scan temporary directory (clamscan says OK for
+    EICAR itself): mxmoat sees that nothing was inspected and fails closed."""
+    data = mail("err", attachments=[(zip_of(("e.txt", EICAR)), "e.zip")])
+    nowhere = tmp_path / "no-such-dir"
+    r = scan(tmp_path, sigs, data, clamav={"temp_directory": str(nowhere)})
+    assert r["action"] == "tempfail", r
+    assert r["reply"] == "451 4.7.1 Error: message scan failed, try again later"
+    assert r["exit"] == 5
+    assert "event=clamav_error" in r["log"] and "nothing scanned" in r["log"], r["log"]
+    assert "temporary directory" in r["log"], r["log"]
+    # on_error = accept is the site's choice (fail open), logged all the same
+    r = scan(tmp_path, sigs, data, clamav={"temp_directory": str(nowhere),
+                                           "on_error": "accept"})
+    assert r["action"] == "accept" and "event=clamav_error" in r["log"], r
+
+
+def test_identical_parts_are_still_scanned(tmp_path, sigs):
+    """The second copy of a part comes from libclamav's clean cache: still
+    a scan (no error), and a virus in a copy is still found."""
+    blob = os.urandom(50_000)
+    r = scan(tmp_path, sigs, mail("copies", attachments=[(blob, "a.bin"), (blob, "b.bin"),
+                                                          (blob, "c.bin")]))
+    assert r["action"] == "accept" and "clamav_error" not in r["log"], r
+    r = scan(tmp_path, sigs, mail("copies2", attachments=[(blob, "a.bin"), (blob, "b.bin"),
+                                                           (EICAR, "e.bin")]))
+    assert_virus(r)
+
+
+def test_scan_time_limit_is_unscannable(tmp_path, sigs):
+    """[clamav] max_scan_time bounds the whole message (libclamav's own
+    limit and mxmoat's deadline between objects): over it is unscannable."""
+    data = mail("slow", attachments=[(os.urandom(3_000_000), f"b{i}.bin") for i in range(3)])
+    r = scan(tmp_path, sigs, data, clamav={"max_scan_time": "1ms"})
+    assert r["action"] == "reject" and r["reason"] == "unscannable", r
+    assert r["reply"].startswith("554 5.7.0 Message cannot be scanned: MaxScanTime in "), r
+    r = scan(tmp_path, sigs, data, clamav={"max_scan_time": "1ms",
+                                           "unscannable_action": "tempfail"})
+    assert r["action"] == "tempfail" and r["reply"].startswith("451 4.7.0 "), r
+    r = scan(tmp_path, sigs, data)
+    assert r["action"] == "accept", r
+
+
 # --- the attachment policy -------------------------------------------------------------
 
 def test_double_extension_blocked(tmp_path, sigs):
@@ -474,12 +520,16 @@ class Clamd:
     def __init__(self, workdir: Path, sigs: Path):
         self.workdir = workdir
         self.socket = workdir / "clamd.sock"
+        self.tcp_port = harness.free_port()
         self.log_path = workdir / "clamd.log"
         workdir.mkdir(parents=True, exist_ok=True)
+        # one clamd on a unix socket and on loopback TCP
         (workdir / "clamd.conf").write_text(
-            f"Foreground yes\nLocalSocket {self.socket}\nDatabaseDirectory {sigs}\n"
+            f"Foreground yes\nLocalSocket {self.socket}\nLocalSocketMode 666\n"
+            f"TCPSocket {self.tcp_port}\nTCPAddr 127.0.0.1\nDatabaseDirectory {sigs}\n"
             f"LogFile {self.log_path}\nTemporaryDirectory {workdir}\nMaxThreads 4\n"
-            "AlertExceedsMax yes\nAlertEncrypted yes\nAlertBrokenExecutables yes\n")
+            "AlertExceedsMax yes\nAlertEncrypted yes\nAlertBrokenExecutables yes\n"
+            "StreamMaxLength 3M\n")
         self.proc = None
 
     def start(self):
@@ -487,7 +537,11 @@ class Clamd:
                                  self.workdir / "clamd.out", name="clamd").start()
         harness.wait_until(self.socket.exists, 30, what="clamd's socket",
                            alive=self.proc.alive)
+        harness.wait_listening("127.0.0.1", self.tcp_port, 30, alive=self.proc.alive)
         return self
+
+    def address(self, transport):
+        return f"unix:{self.socket}" if transport == "unix" else f"127.0.0.1:{self.tcp_port}"
 
     def stop(self):
         if self.proc is not None:
@@ -504,13 +558,14 @@ def clamd(tmp_path_factory, sigs):
     c.stop()
 
 
-def clamd_conf(clamd, **more):
-    conf = {"backend": "clamd", "clamd_address": f"unix:{clamd.socket}"}
+def clamd_conf(clamd, transport="unix", **more):
+    conf = {"backend": "clamd", "clamd_address": clamd.address(transport)}
     conf.update(more)
     return conf
 
 
-def test_clamd_backend_same_verdicts(tmp_path, sigs, clamd):
+@pytest.mark.parametrize("transport", ["unix", "tcp"])
+def test_clamd_backend_same_verdicts(tmp_path, sigs, clamd, transport):
     cases = [
         mail("b64", attachments=[(EICAR, "eicar.bin")]),
         mail("inline", text="x\n" + EICAR.decode() + "\n"),
@@ -519,11 +574,25 @@ def test_clamd_backend_same_verdicts(tmp_path, sigs, clamd):
     ] + [(TORTURE / n).read_bytes() for n in MALFORMED]
     for data in cases:
         a = scan(tmp_path, sigs, data, attachments={"enabled": "no"})
-        b = scan(tmp_path, sigs, data, attachments={"enabled": "no"}, clamav=clamd_conf(clamd))
+        b = scan(tmp_path, sigs, data, attachments={"enabled": "no"},
+                 clamav=clamd_conf(clamd, transport))
         assert (a["action"], a["reason"]) == (b["action"], b["reason"]), (a, b)
         if a["action"] == "reject":
             assert b["reply"].startswith(a["reply"].split(":")[0]), (a, b)
         assert details(b, "CLAMAV_VIRUS") or a["action"] == "accept"
+
+
+def test_clamd_every_testfile_and_mbox_mail(tmp_path, sigs, clamd):
+    """The same detections as libclamav in-process for the bigger sets."""
+    if not TESTFILES.is_dir():
+        pytest.skip("clamav-testfiles not installed")
+    for name in _testfiles():
+        data = mail(f"testfile {name}", attachments=[((TESTFILES / name).read_bytes(), name)])
+        assert_virus(scan(tmp_path, sigs, data, clamav=clamd_conf(clamd, "tcp")),
+                     "ClamAV-Test-File")
+    for name in ("clam.mail", "clam.exe.mbox.base64", "clam.exe.mbox.uu"):
+        assert_virus(scan(tmp_path, sigs, (TORTURE / name).read_bytes(), name,
+                          clamav=clamd_conf(clamd)), "ClamAV-Test-File")
 
 
 def test_clamd_encrypted_and_limits(tmp_path, sigs, clamd):
@@ -536,6 +605,17 @@ def test_clamd_encrypted_and_limits(tmp_path, sigs, clamd):
                                                          "s.zip")]),
              clamav=clamd_conf(clamd))
     assert r["reason"] == "encrypted", r
+    # a stream over clamd's StreamMaxLength (3M here): unscannable
+    big = mail("big", attachments=[(os.urandom(4_000_000), "big.bin")])
+    r = scan(tmp_path, sigs, big, clamav=clamd_conf(clamd, "tcp"))
+    assert r["action"] == "reject" and r["reason"] == "unscannable", r
+    assert r["reply"] == "554 5.7.0 Message cannot be scanned: StreamMaxLength in big.bin", r
+    # clamd's gap: an archive member over its MaxFileSize is skipped and the
+    # archive answered OK even with AlertExceedsMax (clamscan alike); only
+    # libclamav in-process (its metadata callback) makes it unscannable
+    bomb = mail("bomb", attachments=[(zip_of(("zeros.bin", b"\0" * 5_000_000)), "bomb.zip")])
+    r = scan(tmp_path, sigs, bomb, clamav={"max_file_size": "2M"})
+    assert r["reason"] == "unscannable", r
 
 
 def test_clamd_down_is_tempfail(tmp_path, sigs):
@@ -597,6 +677,18 @@ def daemon_config(sigs, **sections):
     return base
 
 
+def metrics(md):
+    """{name: value} of the unlabelled samples in mxmoatd's /metrics."""
+    with urllib.request.urlopen(md.http_url + "/metrics", timeout=10) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        m = re.fullmatch(r"([a-z_]+) (\S+)", line)
+        if m:
+            out[m.group(1)] = float(m.group(2))
+    return out
+
+
 def send_raw(md, data: bytes):
     """One transaction; the reply to the final dot as (code, text)."""
     with RawClient(md.host, md.port, timeout=60) as c:
@@ -617,7 +709,7 @@ def send_raw(md, data: bytes):
 def test_infected_rejected_clean_delivered_through_postfix(tmp_path, postfix, mxmoatd_factory):
     sigs = build_sigs(tmp_path / "db")
     md = mxmoatd_factory(daemon_config(sigs), downstream=postfix)
-    assert md.wait_log(r"event=clamav_engine status=loaded .*signatures=3")
+    assert md.wait_log(r"event=clamav_engine status=loaded .*signatures=3 age=\d+$")
 
     code, text = send_raw(md, mail("infected", attachments=[(EICAR, "eicar.bin")]))
     assert code == 554, text
@@ -659,6 +751,49 @@ def test_tag_mode_delivers_with_status(tmp_path, postfix, mxmoatd_factory):
     assert md.wait_summaries(1)[-1]["action"] == "tag"
 
 
+@pytest.mark.root
+def test_clamd_backend_through_mxmoatd(tmp_path, sink, clamd, sigs, mxmoatd_factory):
+    """mxmoatd with clamd (TCP) instead of libclamav: the same replies."""
+    md = mxmoatd_factory(daemon_config(sigs, clamav=clamd_conf(clamd, "tcp")), downstream=sink)
+    code, text = send_raw(md, mail("infected", attachments=[(zip_of(("e.txt", EICAR)),
+                                                               "e.zip")]))
+    assert code == 554 and text.startswith("5.7.1 Virus found: Eicar-Test-Signature"), text
+    assert ID.search(text), text
+    code, text = send_raw(md, mail("clean", attachments=[(b"%PDF-1.4\n", "report.pdf")]))
+    assert code == 250, text
+    got = sink.wait_messages(1)
+    time.sleep(0.5)
+    assert sink.count() == 1 and got[0].header("Subject") == "clean"
+    assert got[0].header("X-Virus-Scanned") == "mxmoat with clamd"
+    assert got[0].headers("X-Virus-Status") == ["Clean"]
+    # clamd stopped: fail closed
+    clamd.stop()
+    try:
+        code, text = send_raw(md, mail("down"))
+        assert code == 451 and text.startswith("4.7.1 "), text
+    finally:
+        clamd.start()
+    assert sink.count() == 1
+
+
+@pytest.mark.root
+def test_discard_mode(tmp_path, sink, mxmoatd_factory):
+    """virus_action = discard: the client is told 250, nothing is delivered."""
+    sigs = build_sigs(tmp_path / "db")
+    md = mxmoatd_factory(daemon_config(sigs, clamav={"virus_action": "discard"}),
+                         downstream=sink)
+    code, text = send_raw(md, mail("dropped", attachments=[(EICAR, "e.bin")]))
+    assert code == 250, text
+    code, _ = send_raw(md, mail("kept"))
+    assert code == 250
+    got = sink.wait_messages(1)
+    time.sleep(0.5)
+    assert sink.count() == 1 and got[0].header("Subject") == "kept"
+    summaries = md.wait_summaries(2)
+    assert [x["action"] for x in summaries[-2:]] == ["discard", "accept"], summaries
+    assert summaries[-2]["reason"] == "virus"
+
+
 def concurrent_sends(md, messages, threads=6):
     """Send (kind, data) pairs from several client threads; (kind, code,
     text) of each."""
@@ -687,7 +822,11 @@ def concurrent_sends(md, messages, threads=6):
 @pytest.mark.root
 def test_reload_while_scanning_loses_nothing(tmp_path, sink, mxmoatd_factory):
     sigs = build_sigs(tmp_path / "db")
-    md = mxmoatd_factory(daemon_config(sigs, scan={"watch_interval": "200ms"}), downstream=sink)
+    pidfile = tmp_path / "mxmoatd.pid"
+    md = mxmoatd_factory(daemon_config(sigs, scan={"watch_interval": "200ms"},
+                                       daemon={"pidfile": str(pidfile)}), downstream=sink)
+    harness.wait_until(lambda: pidfile.exists() and pidfile.read_text().strip(), 5,
+                       what="the pidfile")
     big = os.urandom(600_000)
     msgs = []
     for i in range(40):
@@ -698,13 +837,18 @@ def test_reload_while_scanning_loses_nothing(tmp_path, sink, mxmoatd_factory):
             msgs.append(("clean", mail(f"c{i}", attachments=[(big, f"data{i}.bin")])))
     mark = md.log_mark()
     ts, results = concurrent_sends(md, msgs)
-    # reloads by signal and by database changes while the messages are scanned
+    # reloads by signal, by `mxmoat reload` and by database changes while
+    # the messages are scanned
     for i in range(6):
-        if i % 2:
+        if i % 3 == 0:
+            (sigs / f"extra{i}.ndb").write_text(f"Mxmoat-Extra-{i}:0:*:{os.urandom(16).hex()}\n")
+        elif i % 3 == 1:
             md.proc.send_signal(signal.SIGHUP)
         else:
-            (sigs / f"extra{i}.ndb").write_text(f"Mxmoat-Extra-{i}:0:*:{os.urandom(16).hex()}\n")
+            r = mxmoat("reload", "-c", md.conf_path)
+            assert r.returncode == 0, r.stderr
         time.sleep(0.3)
+    during = len(results)
     for t in ts:
         t.join(120)
     bad = [r for r in results if (r[0] == "virus") != (r[1] == 554) or r[1] not in (250, 554)]
@@ -713,8 +857,42 @@ def test_reload_while_scanning_loses_nothing(tmp_path, sink, mxmoatd_factory):
     time.sleep(0.5)
     assert sink.count() == 30
     reloads = md.log_count(r"event=reload status=ok", since=mark)
-    assert reloads >= 2, md.log_text()[mark:]
+    assert reloads >= 3, md.log_text()[mark:]
+    assert md.log_count(r"event=reload status=ok trigger=data_changed", since=mark) >= 1
+    assert md.log_count(r"event=reload status=ok trigger=signal", since=mark) >= 2
     assert md.log_count(r"event=reload status=failed", since=mark) == 0
+    # the reloads happened while messages were being scanned: some summary
+    # lines come before the first reload, some after the last
+    log = md.log_text()[mark:].splitlines()
+    first = next(i for i, line in enumerate(log) if "event=reload status=ok" in line)
+    last = max(i for i, line in enumerate(log) if "event=reload status=ok" in line)
+    assert during < 40, "every message was done before the reloads ended"
+    assert any(" action=" in line for line in log[:first]), "no message before the reloads"
+    assert any(" action=" in line for line in log[last:]), "no message after the reloads"
+
+
+@pytest.mark.root
+def test_sighup_during_database_rebuild_is_not_lost(tmp_path, sink, mxmoatd_factory):
+    """A SIGHUP that arrives while the engine is being rebuilt for a new
+    database runs after that rebuild: the new configuration is applied."""
+    sigs = build_sigs(tmp_path / "db")
+    md = mxmoatd_factory(daemon_config(sigs, scan={"watch_interval": "100ms"}), downstream=sink)
+    mark = md.log_mark()
+    # big enough that loading it takes a while (about a second)
+    rnd = random.Random(5)
+    (tmp_path / "many.hdb").write_text("".join(
+        f"{rnd.getrandbits(128):032x}:{rnd.randint(100, 10**6)}:Mxmoat-Many-{i}\n"
+        for i in range(300_000)))
+    os.rename(tmp_path / "many.hdb", sigs / "many.hdb")  # as freshclam does: whole files
+    time.sleep(0.4)
+    md.config["clamav"]["virus_action"] = "tag"
+    md.reload()
+    md.wait_log(r"event=reload status=ok trigger=data_changed plugin=clamav", 60, since=mark)
+    md.wait_log(r"event=reload status=ok trigger=signal", 60, since=mark)
+    assert md.log_count(r"event=reload status=queued", since=mark) == 1, md.log_text()[mark:]
+    code, _ = send_raw(md, mail("tagged", attachments=[(EICAR, "e.bin")]))
+    assert code == 250
+    assert sink.wait_messages(1)[0].header("X-Virus-Status").startswith("Infected (")
 
 
 @pytest.mark.root
@@ -730,6 +908,10 @@ def test_database_change_is_picked_up(tmp_path, sink, mxmoatd_factory):
     md.wait_log(r"event=plugin plugin=\"clamav: libclamav \S+, 4 signatures", 5, since=mark)
     code, text = send_raw(md, mail("after", text="x " + marker.decode() + " x\n"))
     assert code == 554 and text.startswith("5.7.1 Virus found: Mxmoat-Local.UNOFFICIAL"), text
+    # signature count and database age in /metrics (the newest file: just written)
+    samples = metrics(md)
+    assert samples["mxmoat_clamav_signatures"] == 4, samples
+    assert 0 <= samples["mxmoat_clamav_database_age_seconds"] < 120, samples
 
 
 @pytest.mark.root

@@ -494,7 +494,7 @@ test_engine(void **state)
 	struct av_engine *e = NULL;
 	struct av_findings f;
 	char dir[200], path[300], *error = NULL;
-	const char *serr = NULL;
+	char serr[200];
 	char text[200];
 	struct buf d = BUF_INIT;
 
@@ -515,7 +515,7 @@ test_engine(void **state)
 	buf_deinit(&d);
 
 	av_findings_init(&f);
-	assert_int_equal(av_engine_scan(e, 1, eicar, strlen(eicar), NULL, 0, "eicar.com", &f, &serr), 0);
+	assert_int_equal(av_engine_scan(e, 1, eicar, strlen(eicar), NULL, 0, "eicar.com", &f, serr, sizeof(serr)), 0);
 	assert_int_equal(f.n, 1);
 	assert_int_equal(f.items[0].kind, AV_VIRUS);
 	assert_string_equal(f.items[0].what, "Test-Eicar-NDB.UNOFFICIAL");
@@ -524,12 +524,31 @@ test_engine(void **state)
 	/* inline in text */
 	snprintf(text, sizeof(text), "Hello,\r\n\r\n%s\r\n\r\nBye\r\n", eicar);
 	av_findings_init(&f);
-	assert_int_equal(av_engine_scan(e, 2, text, strlen(text), NULL, AV_SCAN_NO_MAIL_PARSER, "body", &f, &serr), 0);
+	assert_int_equal(av_engine_scan(e, 2, text, strlen(text), NULL, AV_SCAN_NO_MAIL_PARSER, "body", &f, serr, sizeof(serr)), 0);
 	assert_int_equal(f.n, 1);
 
 	av_findings_init(&f);
-	assert_int_equal(av_engine_scan(e, 3, "harmless", 8, NULL, 0, "clean.txt", &f, &serr), 0);
+	assert_int_equal(av_engine_scan(e, 3, "harmless", 8, NULL, 0, "clean.txt", &f, serr, sizeof(serr)), 0);
 	assert_int_equal(f.n, 0);
+	/* again: from libclamav's clean cache, still a scan (not an error) */
+	assert_int_equal(av_engine_scan(e, 4, "harmless", 8, NULL, 0, "clean.txt", &f, serr, sizeof(serr)), 0);
+	assert_int_equal(f.n, 0);
+	av_engine_free(&e);
+
+	/* libclamav cannot create its temporary directory: it answers clean
+	 * without scanning; that is a scanner error */
+	s.tmpdir = "/nonexistent/mxmoat-av-test";
+	if (av_engine_new(&s, &e, &error) < 0)
+		fail_msg("%s", error);
+	av_findings_init(&f);
+	assert_int_equal(av_engine_scan(e, 5, eicar, strlen(eicar), NULL, 0, "eicar.com", &f, serr, sizeof(serr)), -1);
+	assert_non_null(strstr(serr, "nothing scanned"));
+	assert_non_null(strstr(serr, "temporary directory"));
+	assert_int_equal(f.n, 0);
+	av_engine_free(&e);
+	s.tmpdir = "/tmp";
+	if (av_engine_new(&s, &e, &error) < 0)
+		fail_msg("%s", error);
 
 	/* the directory changes: stale */
 	assert_false(av_engine_is_stale(e));

@@ -52,6 +52,12 @@ struct scan_ctx {
 	 * nothing containing it enters libclamav's clean cache, where our
 	 * callbacks would not see it the next time */
 	bool mark;
+	/* libclamav reached the object itself (on_inspect at level 0): a
+	 * scan that fails before that (libclamav 1.4 cannot create its
+	 * per-scan temporary directory, ...) still returns CL_CLEAN */
+	bool inspected;
+	/* the first error libclamav reported during this scan */
+	char error[160];
 	char cur_where[AV_WHERE_MAX];
 	char types[TYPE_LEVELS][ATTACH_TYPE_MAX];
 };
@@ -62,6 +68,9 @@ static int pending_frees;
 /* libclamav reports load problems through the message callback without a
  * context: the thread that loads collects them here */
 static __thread struct buf *load_messages;
+/* and scan errors before libclamav has set up the scan's context (its
+ * temporary directory): the scan this thread runs */
+static __thread struct scan_ctx *current_scan;
 
 static uint64_t
 now_ms(void)
@@ -75,7 +84,7 @@ now_ms(void)
 static void
 on_message(enum cl_msg severity, const char *fullmsg, const char *msg, void *context)
 {
-	const struct scan_ctx *ctx = context;
+	struct scan_ctx *ctx = context != NULL ? context : current_scan;
 	struct buf b = BUF_INIT;
 	size_t len = strlen(msg);
 
@@ -99,10 +108,17 @@ on_message(enum cl_msg severity, const char *fullmsg, const char *msg, void *con
 		buf_deinit(&b);
 		return;
 	}
+	if (severity == CL_MSG_ERROR && ctx->error[0] == '\0') {
+		buf_append_escaped(&b, msg, len, sizeof(ctx->error) - 4);
+		snprintf(ctx->error, sizeof(ctx->error), "%s", buf_cstr(&b));
+		buf_reset(&b);
+	}
 	/* during scans libclamav complains about every odd file: errors are
 	 * worth a warning (temp files, memory), the rest is debugging */
-	if (severity != CL_MSG_ERROR && !log_enabled(LOG_LEVEL_DEBUG))
+	if (severity != CL_MSG_ERROR && !log_enabled(LOG_LEVEL_DEBUG)) {
+		buf_deinit(&b);
 		return;
+	}
 	log_append_kv(&b, "message", msg, len);
 	log_msg(severity == CL_MSG_ERROR ? LOG_LEVEL_WARNING
 		: severity == CL_MSG_WARN ? LOG_LEVEL_INFO
@@ -187,9 +203,10 @@ on_inspect(int fd, const char *type, const char **ancestors, size_t parent_file_
 
 	if (ctx == NULL)
 		return CL_CLEAN;
-	if (recursion_level == 0)
+	if (recursion_level == 0) {
+		ctx->inspected = true;
 		snprintf(ctx->cur_where, sizeof(ctx->cur_where), "%s", ctx->where);
-	else
+	} else
 		copy_where(ctx->cur_where, ctx->where, file_name);
 	if (recursion_level >= TYPE_LEVELS)
 		return CL_CLEAN;
@@ -416,7 +433,7 @@ spool_pread(void *handle, void *buf, size_t count, off_t offset)
 int
 av_engine_scan(const struct av_engine *e, uint64_t id, const void *data, size_t len,
 	       struct spool *spool, unsigned int flags, const char *where,
-	       struct av_findings *f, const char **error_r)
+	       struct av_findings *f, char *err, size_t errlen)
 {
 	struct scan_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	struct cl_scan_options opt = e->options;
@@ -425,6 +442,7 @@ av_engine_scan(const struct av_engine *e, uint64_t id, const void *data, size_t 
 	cl_fmap_t *map;
 	cl_error_t r;
 	size_t before = f->n + f->dropped;
+	int ret = 0;
 
 	if ((flags & AV_SCAN_NO_MAIL_PARSER) != 0)
 		opt.parse &= ~(uint32_t)CL_SCAN_PARSE_MAIL;
@@ -440,40 +458,52 @@ av_engine_scan(const struct av_engine *e, uint64_t id, const void *data, size_t 
 		map = cl_fmap_open_memory(data, len);
 	if (map == NULL) {
 		free(ctx);
-		*error_r = "cannot map the object for libclamav";
+		snprintf(err, errlen, "cannot map the object for libclamav");
 		return -1;
 	}
+	current_scan = ctx;
 	r = cl_scanmap_callback(map, where, &virname, &scanned, e->cl, &opt, ctx);
+	current_scan = NULL;
 	cl_fmap_close(map);
-	free(ctx);
 	switch (r) {
 	case CL_CLEAN:
-		return 0;
 	case CL_VIRUS:
+		if (!ctx->inspected) {
+			/* nothing was scanned, whatever libclamav says (1.4.6:
+			 * CL_CLEAN when it cannot create its temporary directory) */
+			snprintf(err, errlen, "nothing scanned%s%s", ctx->error[0] != '\0' ? ": " : "",
+				 ctx->error);
+			ret = -1;
+			break;
+		}
 		/* the callbacks recorded every match (all-match mode); the
 		 * returned name is one of them */
-		if (virname != NULL && f->n + f->dropped == before)
+		if (r == CL_VIRUS && virname != NULL && f->n + f->dropped == before)
 			av_findings_add_name(f, virname, where);
-		return 0;
+		break;
 	case CL_ETIMEOUT:
 		av_findings_add(f, AV_LIMIT, "MaxScanTime", where);
-		return 0;
+		break;
 	case CL_EMAXREC:
 		av_findings_add(f, AV_LIMIT, "MaxRecursion", where);
-		return 0;
+		break;
 	case CL_EMAXSIZE:
 		av_findings_add(f, AV_LIMIT, "MaxScanSize", where);
-		return 0;
+		break;
 	case CL_EMAXFILES:
 		av_findings_add(f, AV_LIMIT, "MaxFiles", where);
-		return 0;
+		break;
 	case CL_EFORMAT:
 	case CL_EPARSE:
 	case CL_EUNPACK:
 		av_findings_add(f, AV_BROKEN, cl_strerror(r), where);
-		return 0;
+		break;
 	default:
-		*error_r = cl_strerror(r);
-		return -1;
+		snprintf(err, errlen, "%s%s%s", cl_strerror(r), ctx->error[0] != '\0' ? ": " : "",
+			 ctx->error);
+		ret = -1;
+		break;
 	}
+	free(ctx);
+	return ret;
 }

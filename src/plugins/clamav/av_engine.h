@@ -70,9 +70,12 @@ const char *av_engine_version(void);
 
 /* av_engine_scan(): scan one object, from memory (data, len) or, when
  * spool is given, the spooled message; detections go to f, attributed to
- * `where`. Returns 0, or -1 on a scanner error (*error_r: static text). */
+ * `where`. Returns 0, or -1 on a scanner error (its text in err), which
+ * includes a scan that libclamav calls clean without having looked at the
+ * object (no file-inspection callback for it: libclamav 1.4.6 answers
+ * CL_CLEAN when it cannot create its per-scan temporary directory). */
 int av_engine_scan(const struct av_engine *e, uint64_t id, const void *data, size_t len,
 		   struct spool *spool, unsigned int flags, const char *where,
-		   struct av_findings *f, const char **error_r);
+		   struct av_findings *f, char *err, size_t errlen);
 
 #endif

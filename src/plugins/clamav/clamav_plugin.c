@@ -142,10 +142,10 @@ scan_object(struct run_ctx *rc, const void *data, size_t len, struct spool *spoo
 	}
 	rc->objects++;
 	if (st->backend == CONF_AV_LIBCLAMAV) {
-		const char *error = NULL;
+		char error[sizeof(rc->error_text) - 16];
 
 		if (av_engine_scan(st->engine, rc->req->id, data, len, spool, flags, where,
-				   &rc->f, &error) < 0) {
+				   &rc->f, error, sizeof(error)) < 0) {
 			rc->error = -1;
 			snprintf(rc->error_text, sizeof(rc->error_text), "libclamav: %s", error);
 		}
