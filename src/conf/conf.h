@@ -142,7 +142,6 @@ struct conf {
 	uint64_t rules_time_budget_ms;
 	uint64_t rules_full_max;
 
-	/* [clamav] */
 	/* [bayes] (src/plugins/bayes) */
 	bool bayes_enabled;
 	char *bayes_key;
@@ -156,6 +155,7 @@ struct conf {
 	double bayes_autolearn_spam_score;
 	double bayes_autolearn_ham_score;
 
+	/* [clamav] */
 	bool clamav_enabled;
 	enum conf_av_backend clamav_backend;
 	char *clamav_database;

@@ -9,6 +9,7 @@
 #define HOST_MAX 120
 #define HEADER_NAME_MAX 40
 #define SHAPE_MAX 24
+#define RECEIVED_MAX 8
 
 void
 bayes_tokens_init(struct bayes_tokens *t, size_t max)
@@ -513,6 +514,25 @@ urls(struct bayes_tokens *t, const struct msg *m)
 	}
 }
 
+/* the relays: the words of the first Received fields before their ';'
+ * (the date after it would only tell the era of a corpus) */
+static void
+received(struct bayes_tokens *t, const struct msg *m)
+{
+	size_t k;
+
+	for (k = 0; k < RECEIVED_MAX; k++) {
+		const struct msg_header *h = msg_header_get(m, "Received", k);
+		const char *semi;
+
+		if (h == NULL)
+			break;
+		semi = strrchr(h->value, ';');
+		bayes_token_text(t, "R:", NULL, h->value,
+				 semi != NULL ? (size_t)(semi - h->value) : strlen(h->value));
+	}
+}
+
 void
 bayes_token_msg(struct bayes_tokens *t, const struct msg *m)
 {
@@ -521,6 +541,7 @@ bayes_token_msg(struct bayes_tokens *t, const struct msg *m)
 	size_t i;
 
 	header_names(t, m);
+	received(t, m);
 	if ((s = header_text(m, "Subject")) != NULL)
 		bayes_token_text(t, "S:", "S2:", s, strlen(s));
 	addresses(t, m, "From", "F:", "FA:", "FD:");
@@ -540,7 +561,7 @@ bayes_token_msg(struct bayes_tokens *t, const struct msg *m)
 	for (i = 0; i < r->nparts && !t->truncated; i++) {
 		const struct msg_part *p = r->parts[i];
 
-		bayes_token_text(t, "", "2:", p->text.data, p->text.len);
+		bayes_token_text(t, "", NULL, p->text.data, p->text.len);
 		bayes_token_text(t, "I:", NULL, p->html_hidden.data, p->html_hidden.len);
 	}
 }
