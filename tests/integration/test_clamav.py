@@ -517,7 +517,7 @@ def test_bad_policy_and_missing_database(tmp_path, sigs):
 # --- the clamd backend: same verdicts ---------------------------------------------------
 
 class Clamd:
-    def __init__(self, workdir: Path, sigs: Path):
+    def __init__(self, workdir: Path, sigs: Path, alert_encrypted=True):
         self.workdir = workdir
         self.socket = workdir / "clamd.sock"
         self.tcp_port = harness.free_port()
@@ -528,7 +528,8 @@ class Clamd:
             f"Foreground yes\nLocalSocket {self.socket}\nLocalSocketMode 666\n"
             f"TCPSocket {self.tcp_port}\nTCPAddr 127.0.0.1\nDatabaseDirectory {sigs}\n"
             f"LogFile {self.log_path}\nTemporaryDirectory {workdir}\nMaxThreads 4\n"
-            "AlertExceedsMax yes\nAlertEncrypted yes\nAlertBrokenExecutables yes\n"
+            f"AlertExceedsMax yes\nAlertEncrypted {'yes' if alert_encrypted else 'no'}\n"
+            "AlertBrokenExecutables yes\n"
             "StreamMaxLength 3M\n")
         self.proc = None
 
@@ -601,10 +602,23 @@ def test_clamd_encrypted_and_limits(tmp_path, sigs, clamd):
         pytest.skip("zip not installed")
     (tmp_path / "n.txt").write_text("x\n")
     subprocess.run([zipbin, "-q", "-P", "pw", "s.zip", "n.txt"], cwd=tmp_path, check=True)
-    r = scan(tmp_path, sigs, mail("enc", attachments=[((tmp_path / "s.zip").read_bytes(),
-                                                         "s.zip")]),
-             clamav=clamd_conf(clamd))
+    enc = mail("enc", attachments=[((tmp_path / "s.zip").read_bytes(), "s.zip")])
+    r = scan(tmp_path, sigs, enc, clamav=clamd_conf(clamd))
     assert r["reason"] == "encrypted", r
+    # a clamd without AlertEncrypted answers OK: mxmoat looks at the ZIP itself
+    quiet = Clamd(tmp_path / "quiet", sigs, alert_encrypted=False).start()
+    try:
+        r = scan(tmp_path, sigs, enc, clamav=clamd_conf(quiet))
+        assert r["action"] == "reject" and r["reason"] == "encrypted", r
+        assert r["reply"] == "554 5.7.0 Encrypted content cannot be scanned: s.zip/n.txt", r
+        # ... without mistaking a plain one
+        (tmp_path / "p.zip").unlink(missing_ok=True)
+        subprocess.run([zipbin, "-q", "p.zip", "n.txt"], cwd=tmp_path, check=True)
+        r = scan(tmp_path, sigs, mail("plain", attachments=[(
+            (tmp_path / "p.zip").read_bytes(), "p.zip")]), clamav=clamd_conf(quiet))
+        assert r["action"] == "accept", r
+    finally:
+        quiet.stop()
     # a stream over clamd's StreamMaxLength (3M here): unscannable
     big = mail("big", attachments=[(os.urandom(4_000_000), "big.bin")])
     r = scan(tmp_path, sigs, big, clamav=clamd_conf(clamd, "tcp"))

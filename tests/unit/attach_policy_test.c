@@ -174,6 +174,85 @@ test_safe_name(void **state)
 	buf_deinit(&out);
 }
 
+/* a stored ZIP with members (name, flags), central directory and end
+ * record; returns its length */
+static size_t
+make_zip(unsigned char *out, const char *const *names, const unsigned int *flags, size_t n)
+{
+	size_t len = 0, cd, i, offs[4];
+
+	for (i = 0; i < n; i++) {
+		unsigned char h[30] = { 'P', 'K', 3, 4, 20, 0 };
+		size_t nl = strlen(names[i]);
+
+		offs[i] = len;
+		h[6] = (unsigned char)flags[i];
+		h[18] = h[22] = 2; /* sizes: 2 bytes of data */
+		h[26] = (unsigned char)nl;
+		memcpy(out + len, h, sizeof(h));
+		memcpy(out + len + 30, names[i], nl);
+		memcpy(out + len + 30 + nl, "hi", 2);
+		len += 30 + nl + 2;
+	}
+	cd = len;
+	for (i = 0; i < n; i++) {
+		unsigned char h[46] = { 'P', 'K', 1, 2, 20, 0, 20, 0 };
+		size_t nl = strlen(names[i]);
+
+		h[8] = (unsigned char)flags[i];
+		h[20] = h[24] = 2;
+		h[28] = (unsigned char)nl;
+		h[42] = (unsigned char)offs[i];
+		memcpy(out + len, h, sizeof(h));
+		memcpy(out + len + 46, names[i], nl);
+		len += 46 + nl;
+	}
+	{
+		unsigned char e[22] = { 'P', 'K', 5, 6 };
+
+		e[8] = e[10] = (unsigned char)n;
+		e[12] = (unsigned char)(len - cd);
+		e[16] = (unsigned char)cd;
+		memcpy(out + len, e, sizeof(e));
+		len += sizeof(e);
+	}
+	return len;
+}
+
+static void
+test_zip_encrypted(void **state)
+{
+	static const char *const names[] = { "readme.txt", "secret.doc" };
+	static const unsigned int plain[] = { 0, 0 }, first[] = { 1, 0 }, second[] = { 0, 9 };
+	unsigned char z[512];
+	char member[16];
+	size_t len;
+
+	len = make_zip(z, names, plain, 2);
+	assert_false(attach_policy_zip_encrypted(z, len, member, sizeof(member)));
+	assert_string_equal(member, "");
+	len = make_zip(z, names, first, 2);
+	assert_true(attach_policy_zip_encrypted(z, len, member, sizeof(member)));
+	assert_string_equal(member, "readme.txt");
+	/* the second member (flags 9: encrypted, data descriptor) */
+	len = make_zip(z, names, second, 2);
+	assert_true(attach_policy_zip_encrypted(z, len, member, sizeof(member)));
+	assert_string_equal(member, "secret.doc");
+	assert_true(attach_policy_zip_encrypted(z, len, NULL, 0));
+	/* a name cut to the buffer */
+	assert_true(attach_policy_zip_encrypted(z, len, member, 4));
+	assert_string_equal(member, "sec");
+	/* truncated before the central directory: not found, no overread */
+	assert_false(attach_policy_zip_encrypted(z, len - 30, member, sizeof(member)));
+	/* an end record that points outside the data */
+	z[len - 22 + 12] = 0xff;
+	z[len - 22 + 13] = 0xff;
+	assert_false(attach_policy_zip_encrypted(z, len, member, sizeof(member)));
+	/* not a ZIP */
+	assert_false(attach_policy_zip_encrypted("PK", 2, member, sizeof(member)));
+	assert_false(attach_policy_zip_encrypted("%PDF-1.4 and some more text here..", 34, NULL, 0));
+}
+
 int
 main(void)
 {
@@ -183,6 +262,7 @@ main(void)
 		cmocka_unit_test(test_configured_lists),
 		cmocka_unit_test(test_sniff),
 		cmocka_unit_test(test_safe_name),
+		cmocka_unit_test(test_zip_encrypted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -319,6 +319,66 @@ be32(const unsigned char *p)
 	return (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 | (uint32_t)p[0] << 24;
 }
 
+static uint16_t
+le16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+/* ZIP records (APPNOTE.TXT 4.3): general purpose flag bit 0 = encrypted
+ * (traditional PKWARE and WinZip AES alike) */
+#define ZIP_EOCD_SIZE 22
+#define ZIP_CDH_SIZE 46
+#define ZIP_LFH_SIZE 30
+#define ZIP_MAX_COMMENT 65535
+
+static bool
+copy_member(const unsigned char *name, size_t n, char *member_r, size_t member_len)
+{
+	if (member_r != NULL)
+		snprintf(member_r, member_len, "%.*s", (int)MIN(n, member_len - 1), name);
+	return true;
+}
+
+bool
+attach_policy_zip_encrypted(const void *data, size_t len, char *member_r, size_t member_len)
+{
+	const unsigned char *d = data;
+	size_t eocd = SIZE_MAX, back, cd, end, i;
+
+	if (member_r != NULL && member_len > 0)
+		member_r[0] = '\0';
+	if (len < ZIP_LFH_SIZE || memcmp(d, "PK\3\4", 4) != 0)
+		return false;
+	/* the first member, whatever the rest looks like */
+	if ((le16(d + 6) & 1) != 0 &&
+	    ZIP_LFH_SIZE + (size_t)le16(d + 26) <= len)
+		return copy_member(d + ZIP_LFH_SIZE, le16(d + 26), member_r, member_len);
+	/* the central directory: every member (found from the end record,
+	 * which may be followed by a comment) */
+	for (back = ZIP_EOCD_SIZE; back <= MIN(len, ZIP_EOCD_SIZE + ZIP_MAX_COMMENT); back++) {
+		if (memcmp(d + len - back, "PK\5\6", 4) == 0) {
+			eocd = len - back;
+			break;
+		}
+	}
+	if (eocd == SIZE_MAX || le32(d + eocd + 12) > eocd)
+		return false;
+	cd = eocd - le32(d + eocd + 12);
+	end = eocd;
+	for (i = cd; i + ZIP_CDH_SIZE <= end && memcmp(d + i, "PK\1\2", 4) == 0;) {
+		size_t n = le16(d + i + 28);
+		size_t next = i + ZIP_CDH_SIZE + n + le16(d + i + 30) + le16(d + i + 32);
+
+		if (next > end)
+			break;
+		if ((le16(d + i + 8) & 1) != 0)
+			return copy_member(d + i + ZIP_CDH_SIZE, n, member_r, member_len);
+		i = next;
+	}
+	return false;
+}
+
 const char *
 attach_policy_sniff(const void *data, size_t len)
 {

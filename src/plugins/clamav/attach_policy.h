@@ -58,6 +58,13 @@ void attach_policy_normalize(const char *name, struct buf *out);
 /* attach_policy_sniff(): the ClamAV type name of content recognised by
  * its first bytes (executables, archives, documents), or NULL. */
 const char *attach_policy_sniff(const void *data, size_t len);
+/* attach_policy_zip_encrypted(): is data a ZIP archive with an encrypted
+ * member (its first local header or any central directory entry)? The
+ * member's name (raw bytes, cut to member_len - 1) goes to member_r when
+ * given. Only the archive itself: nested archives are libclamav's (or
+ * clamd's) to open. */
+bool attach_policy_zip_encrypted(const void *data, size_t len, char *member_r,
+				 size_t member_len);
 /* attach_policy_safe_name(): a file name for replies, logs and headers:
  * printable ASCII only (others as '?'), at most max bytes ("..." when
  * cut), into out (reset first). */

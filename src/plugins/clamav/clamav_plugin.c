@@ -185,6 +185,18 @@ scan_part(void *ctx, const struct msg *m, unsigned int reading, const struct msg
 	if (part->decoded.len == 0)
 		return true;
 	part_where(reading, part, where, sizeof(where));
+	/* clamd reports encrypted archives only with AlertEncrypted in its
+	 * own clamd.conf: never "clean" for a site's clamd without it.
+	 * libclamav in-process always has the alert on (av_engine.c). */
+	if (rc->st->backend == CONF_AV_CLAMD) {
+		char member[AV_WHERE_MAX], inside[2 * AV_WHERE_MAX];
+
+		if (attach_policy_zip_encrypted(part->decoded.data, part->decoded.len, member,
+						sizeof(member))) {
+			snprintf(inside, sizeof(inside), "%s/%s", where, member);
+			av_findings_add(&rc->f, AV_ENCRYPTED, "Heuristics.Encrypted.Zip", inside);
+		}
+	}
 	scan_object(rc, part->decoded.data, part->decoded.len, NULL, 0, where);
 	return rc->error == 0 && !rc->out_of_time && rc->f.count[AV_VIRUS] == 0;
 }
