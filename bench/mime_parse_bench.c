@@ -13,7 +13,8 @@
  *            text part converted to UTF-8 (g_mime_text_part_get_text)
  *
  * and prints MB/s and messages/s of each, and the ratio mxmoat/GMime; the
- * peak RSS at the end.
+ * heap a parsed model holds per message (mean, largest, largest relative
+ * to the message size); the peak RSS at the end.
  *
  * Usage: mime_parse_bench [-r ROUNDS] FILE...   (or names on stdin)
  */
@@ -22,6 +23,7 @@
 #include "msg/mime_parser.h"
 
 #include <gmime/gmime.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -154,6 +156,42 @@ gmime_parse(const struct input *in, bool model)
 	g_object_unref(stream);
 }
 
+/* heap bytes in use (glibc: small blocks and mmap'ed ones) */
+static size_t
+heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+/* memory a parsed model holds per message (msg_parse_mem to msg_free):
+ * mean, largest, and largest relative to the message's size */
+static void
+model_memory(const struct msg_limits *l)
+{
+	size_t k, max = 0, max_len = 0;
+	double sum = 0, worst = 0;
+
+	for (k = 0; k < ninputs; k++) {
+		size_t before = heap_in_use(), held;
+		struct msg *m = msg_parse_mem(l, inputs[k].data, inputs[k].len);
+
+		held = heap_in_use() - before;
+		msg_free(&m);
+		sum += (double)held;
+		if (held > max) {
+			max = held;
+			max_len = inputs[k].len;
+		}
+		if (inputs[k].len > 0 && (double)held / (double)inputs[k].len > worst)
+			worst = (double)held / (double)inputs[k].len;
+	}
+	printf("mxmoat model memory per message: mean %.1f KB, max %.1f KB (a %.1f KB message), "
+	       "at most %.1fx the message's size\n",
+	       sum / (double)ninputs / 1e3, (double)max / 1e3, (double)max_len / 1e3, worst);
+}
+
 enum contender { OURS_PARSE, GMIME_PARSE, OURS_MODEL, GMIME_MODEL, NCONTENDERS };
 
 static const char *const names[] = { "mxmoat parse", "GMime  parse", "mxmoat model",
@@ -216,6 +254,7 @@ main(int argc, char **argv)
 		       (double)total_bytes / 1e6 / best[c], (double)ninputs / best[c]);
 	printf("ratio parse (mxmoat/GMime): %.2f\n", best[GMIME_PARSE] / best[OURS_PARSE]);
 	printf("ratio model (mxmoat/GMime): %.2f\n", best[GMIME_MODEL] / best[OURS_MODEL]);
+	model_memory(&limits);
 	getrusage(RUSAGE_SELF, &ru);
 	printf("peak RSS %.1f MB (inputs %.1f MB)\n", (double)ru.ru_maxrss / 1024,
 	       (double)total_bytes / 1e6);

@@ -763,10 +763,17 @@ link_out(struct html *h, enum html_link_kind kind, struct view url, struct view 
 		;
 	has_scheme = i > 0 && i < u.len && u.p[i] == ':';
 	if (!has_scheme && !view_has_prefix_nocase(u, "www.")) {
-		if (h->base.len == 0 || u.len == 0 || u.p[0] == '#')
+		if (h->base.len == 0 && u.len > 2 && (u.p[0] == '/' || u.p[0] == '\\') &&
+		    (u.p[1] == '/' || u.p[1] == '\\')) {
+			/* "//host/x": webmail resolves it against its own
+			 * origin; the host is what matters */
+			buf_append_str(joined, "http:");
+			buf_append_view(joined, u);
+		} else if (h->base.len == 0 || u.len == 0 || u.p[0] == '#') {
 			return;
-		if (!url_join(h->base.data, h->base.len, u.p, u.len, joined))
+		} else if (!url_join(h->base.data, h->base.len, u.p, u.len, joined)) {
 			return;
+		}
 		u = view_from_buf(joined);
 	}
 	if (!h->cb(h->ctx, kind, u, text))

@@ -18,8 +18,10 @@
  * Links: cb() gets each link target with its kind: <a>/<area> href (with
  * the <a>'s visible text), src= of img/iframe/frame/embed/script/input/
  * video/audio/source, background= and CSS url(...) (SRC), form action=,
- * <link href>, meta refresh (OTHER); relative references are resolved
- * against <base href> (and dropped without one). cb() returning false
+ * <link href>, meta refresh (OTHER), entities decoded, tabs and line
+ * breaks dropped and C0 controls trimmed as browsers do; relative
+ * references are resolved against <base href> (and dropped without one;
+ * "//host/..." then as http:). cb() returning false
  * stops the links, not the text.
  *
  * Limits: at most max_text bytes of text and of hidden text (0 = no

@@ -230,7 +230,9 @@ url_scan(const char *text, size_t len, url_scan_fn *cb, void *ctx)
 		if (text[i] == ':' && i > 0) {
 			size_t j = i;
 
-			while (j > 0 && i - j < 8 && is_alpha(text[j - 1]))
+			/* not into the candidate before (an address can end
+			 * right before a scheme: "a@b.example:http://") */
+			while (j > floor && i - j < 8 && is_alpha(text[j - 1]))
 				j--;
 			start = j;
 			if (scheme_known(text + j, i - j) && i + 2 < len &&

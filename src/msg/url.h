@@ -4,7 +4,10 @@
  *
  * Contract: url_scan() finds URL candidates in UTF-8 text: scheme URLs
  * (http, https, ftp, and the defanged hxxp/hxxps, with "//", "\\" or
- * "/\" after the colon), schemeless "www." hosts, and mailto:. Each
+ * "/\" after the colon), schemeless "www." ("www1." .. "www99.") and
+ * "ftp." hosts, mailto:, and bare addresses "local@domain.tld" (a local
+ * part of at most 64 bytes, a domain with a top-level label of two
+ * letters or more; SpamAssassin's uri rules see them as mailto:). Each
  * candidate ends at white space, a quote, '<' or '>'; trailing
  * punctuation (".,;:!?" and an unbalanced ')') is left out.
  *
@@ -38,8 +41,9 @@ typedef bool url_scan_fn(void *ctx, struct view raw);
 void url_scan(const char *text, size_t len, url_scan_fn *cb, void *ctx);
 
 /* url_normalise(): false if raw is no URL we keep (relative, javascript:,
- * cid:, no valid host, ...). mailto: URLs normalise to "mailto:" addr
- * with an empty host. url_r and host_r are reset first. */
+ * cid:, no valid host, ...). mailto: URLs and bare addresses normalise
+ * to "mailto:" addr with an empty host; "www." and "ftp." hosts get the
+ * scheme clients give them. url_r and host_r are reset first. */
 bool url_normalise(const char *raw, size_t len, struct buf *url_r, struct buf *host_r,
 		   bool *is_ip_r);
 

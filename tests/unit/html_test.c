@@ -58,6 +58,7 @@ static const struct h_case cases[] = {
 	{ "relative link with base", "<base href=\"http://base.example/dir/page.html\"><a href=\"sub/x\">r</a><a href=\"/abs\">a</a>",
 	  "ra\n", "", "H:http://base.example/dir/sub/x|r;H:http://base.example/abs|a;" },
 	{ "mailto link", "<a href=\"mailto:x@example.com\">mail</a>", "mail\n", "", "H:mailto:x@example.com|mail;" },
+	{ "protocol-relative src without base", "<img src=\"//img.example/p.gif\">", "", "", "S:http://img.example/p.gif|;" },
 	{ "tabs and newlines in href dropped", "<a href=\" ht&#9;tp:/\n/ev&#x0A;il.example/\">x</a>", "x\n", "",
 	  "H:http://evil.example/|x;" },
 	{ "unquoted attribute", "<a href=http://u.example/q>u</a>", "u\n", "", "H:http://u.example/q|u;" },

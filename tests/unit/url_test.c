@@ -100,6 +100,8 @@ static const struct s_case scases[] = {
 	{ "address after a URL", "http://h.example/ x@y.example", "http://h.example/;x@y.example;" },
 	{ "userinfo stays in the URL", "http://u@h.example/p", "http://u@h.example/p;" },
 	{ "schemeless ftp and www1", "get ftp.example.org/x or www1.example.net", "ftp.example.org/x;www1.example.net;" },
+	{ "address right before a scheme", "x@b.example:http://h.example/", "x@b.example;http://h.example/;" },
+	{ "no scheme inside an address", "x@b.hxxp://h.example/", "x@b.hxxp;" },
 	{ "ftp scheme not doubled", "ftp://f.example/x", "ftp://f.example/x;" },
 	{ "NBSP ends it", "http://n.example/\xc2\xa0next", "http://n.example/;" },
 	{ "unknown scheme", "foo://x.example gopher://y", "" },
