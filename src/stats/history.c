@@ -59,15 +59,6 @@ static const char write_script[] =
 	"redis.call('PEXPIRE', s, age)\n"
 	"return n\n";
 
-struct hist_rec {
-	int refs;
-	uint64_t id;
-	char id_text[ID_STR_LEN + 1];
-	int64_t time_ms;
-	int action;
-	char *action_name, *reason, *rules, *q, *list_json, *full_json;
-};
-
 struct history {
 	struct event_base *base;
 	pthread_mutex_t lock;
@@ -126,6 +117,46 @@ wall_ms(void)
 
 /* --- records ------------------------------------------------------------- */
 
+/*
+ * A record is a snapshot of the summary, copied on the caller's thread
+ * into one allocation (the event loop pays a sort of the symbols, a few
+ * strlen and one memcpy per string). Its texts (the list JSON, the full
+ * JSON, the search text and the rules key) are built from it only where
+ * they are needed: by the history thread for Redis, and by a memory
+ * search for the records it examines. Nothing is formatted per message
+ * on the event loop.
+ */
+struct hist_sym {
+	const char *name, *plugin, *detail; /* detail NULL past BOUND_HISTORY_SYMBOLS */
+	double score;
+};
+
+struct hist_rec {
+	int refs;
+	uint64_t id;
+	uint64_t sid;
+	char id_text[ID_STR_LEN + 1];
+	int64_t time_ms;
+	int action;
+	const char *action_name, *reason, *node, *frontend, *client, *client_name, *helo;
+	const char *from, *subject, *verdict, *reply, *downstream_id;
+	const char **rcpts;        /* the first BOUND_HISTORY_RCPTS */
+	size_t nrcpts_kept, nrcpts;
+	struct hist_sym *syms;     /* every symbol, highest score first */
+	size_t nsyms;
+	uint64_t size, ms, scan_us;
+	double score;
+	bool has_result;
+	/* the strings follow in the same allocation */
+};
+
+/* the record's texts, built on demand */
+struct hist_text {
+	struct buf rules;          /* ",name,name," lower-cased */
+	struct buf q;              /* lower-cased search text */
+	struct buf list_json, full_json;
+};
+
 static int
 by_score_desc(const void *a, const void *b)
 {
@@ -137,161 +168,256 @@ by_score_desc(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static const struct scan_symbol **
-sorted_symbols(const struct scan_result *r, size_t *n_r)
-{
-	const struct scan_symbol **v;
-	size_t i;
+/* copying strings into the record's block: a first pass measures */
+struct arena {
+	char *p;
+	size_t need;
+};
 
-	*n_r = 0;
-	if (r == NULL || r->nsymbols == 0)
+static const char *
+arena_str(struct arena *a, const char *s, size_t max)
+{
+	size_t n = s != NULL ? strnlen(s, max) : 0;
+	char *d;
+
+	if (a->p == NULL) {
+		a->need += n + 1;
 		return NULL;
-	v = xcalloc(r->nsymbols, sizeof(*v));
-	for (i = 0; i < r->nsymbols; i++)
-		v[i] = &r->symbols[i];
-	qsort(v, r->nsymbols, sizeof(*v), by_score_desc);
-	*n_r = r->nsymbols;
-	return v;
+	}
+	d = a->p;
+	if (n > 0)
+		memcpy(d, s, n);
+	d[n] = '\0';
+	a->p += n + 1;
+	return d;
 }
 
 static void
-record_json(const struct history_input *in, const struct scan_symbol **syms, size_t nsyms,
-	    bool full, struct buf *out)
+rec_fill(struct hist_rec *r, const struct history_input *in,
+	 const struct scan_symbol *const *sorted, struct arena *a)
 {
 	const struct summary *sm = in->sm;
-	bool first = true;
 	size_t i;
 
-	buf_append_char(out, '{');
-	json_append_kv_str(out, &first, "id", id_format(in->id).s);
-	json_append_kv_u64(out, &first, "time", (uint64_t)in->time_ms);
-	json_append_kv_str(out, &first, "node", in->node);
-	json_append_kv_str(out, &first, "frontend", sm->frontend != NULL ? sm->frontend : "");
-	json_append_kv_str(out, &first, "client", sm->client);
-	if (full) {
-		char sid[24];
+	r->action_name = arena_str(a, in->action, 32);
+	r->reason = arena_str(a, in->reason, SIZE_MAX);
+	r->node = arena_str(a, in->node, SIZE_MAX);
+	r->frontend = arena_str(a, sm->frontend, SIZE_MAX);
+	r->client = arena_str(a, sm->client, SIZE_MAX);
+	r->client_name = arena_str(a, sm->client_name, SIZE_MAX);
+	r->helo = arena_str(a, sm->helo, SIZE_MAX);
+	r->from = arena_str(a, sm->from, SIZE_MAX);
+	r->subject = arena_str(a, sm->subject, BOUND_HISTORY_SUBJECT);
+	r->verdict = arena_str(a, sm->action, SIZE_MAX);
+	r->reply = arena_str(a, sm->reply, SIZE_MAX);
+	r->downstream_id = arena_str(a, sm->downstream_id, SIZE_MAX);
+	for (i = 0; i < r->nrcpts_kept; i++) {
+		const char *c = arena_str(a, sm->rcpts[i], SIZE_MAX);
 
-		snprintf(sid, sizeof(sid), "%016llx", (unsigned long long)sm->sid);
-		json_append_kv_str(out, &first, "sid", sid);
-		json_append_kv_str(out, &first, "client_name",
-				   sm->client_name != NULL ? sm->client_name : "");
-		json_append_kv_str(out, &first, "helo", sm->helo);
+		if (r->rcpts != NULL)
+			r->rcpts[i] = c;
 	}
-	json_append_kv_str(out, &first, "from", sm->from != NULL ? sm->from : "");
-	buf_append_str(out, ",\"rcpts\":[");
-	for (i = 0; i < sm->nrcpts && i < (full ? BOUND_HISTORY_RCPTS : 5); i++) {
-		if (i > 0)
-			buf_append_char(out, ',');
-		json_append_str(out, sm->rcpts[i]);
-	}
-	buf_append_char(out, ']');
-	json_append_kv_u64(out, &first, "nrcpt", sm->nrcpts);
-	if (sm->subject != NULL) {
-		size_t n = strlen(sm->subject);
+	for (i = 0; i < r->nsyms; i++) {
+		const struct scan_symbol *s = sorted[i];
+		const char *name = arena_str(a, s->name, SIZE_MAX);
+		/* the full record shows the first BOUND_HISTORY_SYMBOLS */
+		const char *detail = i < BOUND_HISTORY_SYMBOLS ? arena_str(a, s->detail, SIZE_MAX)
+							       : NULL;
 
-		buf_append_str(out, ",\"subject\":");
-		json_append_strn(out, sm->subject, MIN(n, (size_t)BOUND_HISTORY_SUBJECT));
-	} else {
-		json_append_kv_str(out, &first, "subject", "");
-	}
-	json_append_kv_u64(out, &first, "size", sm->size);
-	json_append_kv_str(out, &first, "action", in->action);
-	if (full)
-		json_append_kv_str(out, &first, "verdict", sm->action);
-	json_append_kv_str(out, &first, "reason", in->reason);
-	json_append_kv_double(out, &first, "score", sm->score);
-	json_append_kv_u64(out, &first, "ms", sm->ms);
-	if (full && sm->result != NULL)
-		json_append_kv_double(out, &first, "scan_ms", (double)sm->result->scan_us / 1000.0);
-	buf_append_str(out, ",\"symbols\":[");
-	for (i = 0; i < nsyms && i < (full ? BOUND_HISTORY_SYMBOLS : 12); i++) {
-		bool f2 = true;
-
-		if (i > 0)
-			buf_append_char(out, ',');
-		buf_append_char(out, '{');
-		json_append_kv_str(out, &f2, "name", syms[i]->name);
-		json_append_kv_double(out, &f2, "score", syms[i]->score);
-		if (full) {
-			json_append_kv_str(out, &f2, "plugin",
-					   syms[i]->plugin != NULL ? syms[i]->plugin : "");
-			json_append_kv_str(out, &f2, "detail",
-					   syms[i]->detail != NULL ? syms[i]->detail : "");
+		if (r->syms != NULL) {
+			r->syms[i].name = name;
+			r->syms[i].detail = detail;
+			r->syms[i].plugin = s->plugin != NULL ? s->plugin : "";
+			r->syms[i].score = s->score;
 		}
-		buf_append_char(out, '}');
 	}
-	buf_append_char(out, ']');
-	json_append_kv_u64(out, &first, "nsymbols", nsyms);
-	json_append_kv_str(out, &first, "reply", sm->reply != NULL ? sm->reply : "");
-	if (full)
-		json_append_kv_str(out, &first, "downstream_id",
-				   sm->downstream_id != NULL ? sm->downstream_id : "");
-	buf_append_char(out, '}');
-}
-
-void
-history_record_json(const struct history_input *in, bool full, struct buf *out)
-{
-	size_t n;
-	const struct scan_symbol **syms = sorted_symbols(in->sm->result, &n);
-
-	record_json(in, syms, n, full, out);
-	free(syms);
-}
-
-static void
-append_lower(struct buf *b, const char *s)
-{
-	if (s == NULL)
-		return;
-	for (; *s != '\0'; s++)
-		buf_append_char(b, (char)tolower((unsigned char)*s));
-	buf_append_char(b, ' ');
 }
 
 static struct hist_rec *
 rec_new(const struct history_input *in)
 {
 	const struct summary *sm = in->sm;
-	struct hist_rec *r = xcalloc(1, sizeof(*r));
-	struct buf b = BUF_INIT;
-	const struct scan_symbol **syms;
-	size_t i, n;
+	const struct scan_result *res = sm->result;
+	struct arena a = { NULL, 0 };
+	struct hist_rec probe, *r;
+	const struct scan_symbol *few[16], **sorted = few;
+	size_t head, i;
+	char *block;
 
+	memset(&probe, 0, sizeof(probe));
+	probe.nrcpts_kept = MIN(sm->nrcpts, (size_t)BOUND_HISTORY_RCPTS);
+	probe.nsyms = res != NULL ? res->nsymbols : 0;
+	if (probe.nsyms > N_ELEMENTS(few))
+		sorted = xcalloc(probe.nsyms, sizeof(*sorted));
+	for (i = 0; i < probe.nsyms; i++)
+		sorted[i] = &res->symbols[i];
+	if (probe.nsyms > 1)
+		qsort(sorted, probe.nsyms, sizeof(*sorted), by_score_desc);
+	rec_fill(&probe, in, sorted, &a);
+	head = sizeof(*r) + probe.nrcpts_kept * sizeof(char *) + probe.nsyms * sizeof(struct hist_sym);
+	block = xmalloc(head + a.need);
+	r = (struct hist_rec *)block;
+	memset(r, 0, sizeof(*r));
+	r->nrcpts_kept = probe.nrcpts_kept;
+	r->nsyms = probe.nsyms;
+	r->rcpts = (const char **)(block + sizeof(*r));
+	r->syms = (struct hist_sym *)(block + sizeof(*r) + r->nrcpts_kept * sizeof(char *));
+	a.p = block + head;
+	rec_fill(r, in, sorted, &a);
+	if (sorted != few)
+		free(sorted);
 	r->refs = 1;
 	r->id = in->id;
-	snprintf(r->id_text, sizeof(r->id_text), "%s", id_format(in->id).s);
+	r->sid = sm->sid;
+	memcpy(r->id_text, id_format(in->id).s, sizeof(r->id_text));
 	r->time_ms = in->time_ms;
 	r->action = stats_action_parse(in->action);
-	r->action_name = xstrdup(in->action);
-	r->reason = xstrdup(in->reason != NULL ? in->reason : "");
-	syms = sorted_symbols(sm->result, &n);
-	buf_append_char(&b, ',');
-	for (i = 0; i < n; i++) {
-		append_lower(&b, syms[i]->name);
-		b.data[b.len - 1] = ',';
-	}
-	r->rules = buf_steal(&b);
-	append_lower(&b, id_format(in->id).s);
-	append_lower(&b, sm->client);
-	append_lower(&b, sm->client_name);
-	append_lower(&b, sm->helo);
-	append_lower(&b, sm->from);
-	for (i = 0; i < sm->nrcpts && i < BOUND_HISTORY_RCPTS; i++)
-		append_lower(&b, sm->rcpts[i]);
-	append_lower(&b, sm->subject);
-	append_lower(&b, in->action);
-	append_lower(&b, in->reason);
-	append_lower(&b, sm->reply);
-	append_lower(&b, sm->downstream_id);
-	append_lower(&b, r->rules);
-	r->q = buf_steal(&b);
-	record_json(in, syms, n, false, &b);
-	r->list_json = buf_steal(&b);
-	record_json(in, syms, n, true, &b);
-	r->full_json = buf_steal(&b);
-	free(syms);
+	r->nrcpts = sm->nrcpts;
+	r->size = sm->size;
+	r->ms = sm->ms;
+	r->score = sm->score;
+	r->has_result = res != NULL;
+	r->scan_us = res != NULL ? res->scan_us : 0;
 	return r;
+}
+
+static void
+record_json(const struct hist_rec *r, bool full, struct buf *out)
+{
+	bool first = true;
+	size_t i;
+
+	buf_append_char(out, '{');
+	json_append_kv_str(out, &first, "id", r->id_text);
+	json_append_kv_u64(out, &first, "time", (uint64_t)r->time_ms);
+	json_append_kv_str(out, &first, "node", r->node);
+	json_append_kv_str(out, &first, "frontend", r->frontend);
+	json_append_kv_str(out, &first, "client", r->client);
+	if (full) {
+		char sid[24];
+		static const char hex[] = "0123456789abcdef";
+		uint64_t v = r->sid;
+
+		for (i = 16; i > 0; i--, v >>= 4)
+			sid[i - 1] = hex[v & 0xf];
+		sid[16] = '\0';
+		json_append_kv_str(out, &first, "sid", sid);
+		json_append_kv_str(out, &first, "client_name", r->client_name);
+		json_append_kv_str(out, &first, "helo", r->helo);
+	}
+	json_append_kv_str(out, &first, "from", r->from);
+	buf_append_str(out, ",\"rcpts\":[");
+	for (i = 0; i < r->nrcpts_kept && i < (full ? BOUND_HISTORY_RCPTS : 5); i++) {
+		if (i > 0)
+			buf_append_char(out, ',');
+		json_append_str(out, r->rcpts[i]);
+	}
+	buf_append_char(out, ']');
+	json_append_kv_u64(out, &first, "nrcpt", r->nrcpts);
+	json_append_kv_str(out, &first, "subject", r->subject);
+	json_append_kv_u64(out, &first, "size", r->size);
+	json_append_kv_str(out, &first, "action", r->action_name);
+	if (full)
+		json_append_kv_str(out, &first, "verdict", r->verdict);
+	json_append_kv_str(out, &first, "reason", r->reason);
+	json_append_kv_double(out, &first, "score", r->score);
+	json_append_kv_u64(out, &first, "ms", r->ms);
+	if (full && r->has_result)
+		json_append_kv_double(out, &first, "scan_ms", (double)r->scan_us / 1000.0);
+	buf_append_str(out, ",\"symbols\":[");
+	for (i = 0; i < r->nsyms && i < (full ? BOUND_HISTORY_SYMBOLS : 12); i++) {
+		const struct hist_sym *s = &r->syms[i];
+		bool f2 = true;
+
+		if (i > 0)
+			buf_append_char(out, ',');
+		buf_append_char(out, '{');
+		json_append_kv_str(out, &f2, "name", s->name);
+		json_append_kv_double(out, &f2, "score", s->score);
+		if (full) {
+			json_append_kv_str(out, &f2, "plugin", s->plugin);
+			json_append_kv_str(out, &f2, "detail", s->detail);
+		}
+		buf_append_char(out, '}');
+	}
+	buf_append_char(out, ']');
+	json_append_kv_u64(out, &first, "nsymbols", r->nsyms);
+	json_append_kv_str(out, &first, "reply", r->reply);
+	if (full)
+		json_append_kv_str(out, &first, "downstream_id", r->downstream_id);
+	buf_append_char(out, '}');
+}
+
+static void
+append_lower(struct buf *b, const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0, i;
+	char *d;
+
+	buf_reserve(b, n + 1);
+	d = b->data + b->len;
+	for (i = 0; i < n; i++)
+		d[i] = (char)tolower((unsigned char)s[i]);
+	d[n] = ' ';
+	b->len += n + 1;
+	b->data[b->len] = '\0';
+}
+
+/* the rules key and the search text (what the filters match) */
+static void
+record_keys(const struct hist_rec *r, struct buf *rules, struct buf *q)
+{
+	size_t i;
+
+	buf_append_char(rules, ',');
+	for (i = 0; i < r->nsyms; i++) {
+		append_lower(rules, r->syms[i].name);
+		rules->data[rules->len - 1] = ',';
+	}
+	append_lower(q, r->id_text);
+	append_lower(q, r->client);
+	append_lower(q, r->client_name);
+	append_lower(q, r->helo);
+	append_lower(q, r->from);
+	for (i = 0; i < r->nrcpts_kept; i++)
+		append_lower(q, r->rcpts[i]);
+	append_lower(q, r->subject);
+	append_lower(q, r->action_name);
+	append_lower(q, r->reason);
+	append_lower(q, r->reply);
+	append_lower(q, r->downstream_id);
+	append_lower(q, buf_cstr(rules));
+}
+
+static void
+text_build(const struct hist_rec *r, struct hist_text *t)
+{
+	memset(t, 0, sizeof(*t));
+	/* typical sizes: one allocation each, no regrowth */
+	buf_reserve(&t->q, 512);
+	buf_reserve(&t->list_json, 1024);
+	buf_reserve(&t->full_json, 2048);
+	record_keys(r, &t->rules, &t->q);
+	record_json(r, false, &t->list_json);
+	record_json(r, true, &t->full_json);
+}
+
+static void
+text_deinit(struct hist_text *t)
+{
+	buf_deinit(&t->rules);
+	buf_deinit(&t->q);
+	buf_deinit(&t->list_json);
+	buf_deinit(&t->full_json);
+}
+
+void
+history_record_json(const struct history_input *in, bool full, struct buf *out)
+{
+	struct hist_rec *r = rec_new(in);
+
+	record_json(r, full, out);
+	free(r);
 }
 
 static struct hist_rec *
@@ -309,15 +435,8 @@ rec_unref(struct hist_rec **rp)
 	if (r == NULL)
 		return;
 	*rp = NULL;
-	if (__atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) != 0)
-		return;
-	free(r->action_name);
-	free(r->reason);
-	free(r->rules);
-	free(r->q);
-	free(r->list_json);
-	free(r->full_json);
-	free(r);
+	if (__atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		free(r);
 }
 
 /* --- filters ------------------------------------------------------------- */
@@ -466,6 +585,7 @@ write_batch(struct history *h, struct hist_rec **recs, size_t n)
 {
 	size_t argc = 3 + 3 + n * HISTORY_FIELDS, i, k = 0;
 	const char **argv = xcalloc(argc, sizeof(*argv));
+	struct hist_text *texts = xcalloc(n, sizeof(*texts));
 	char maxn[24], age[24];
 	const char *error = NULL;
 	redisReply *rep;
@@ -482,13 +602,14 @@ write_batch(struct history *h, struct hist_rec **recs, size_t n)
 	argv[k++] = maxn;
 	argv[k++] = age;
 	for (i = 0; i < n; i++) {
+		text_build(recs[i], &texts[i]);
 		argv[k++] = recs[i]->id_text;
 		argv[k++] = recs[i]->action_name;
 		argv[k++] = recs[i]->reason;
-		argv[k++] = recs[i]->rules;
-		argv[k++] = recs[i]->q;
-		argv[k++] = recs[i]->list_json;
-		argv[k++] = recs[i]->full_json;
+		argv[k++] = buf_cstr(&texts[i].rules);
+		argv[k++] = buf_cstr(&texts[i].q);
+		argv[k++] = buf_cstr(&texts[i].list_json);
+		argv[k++] = buf_cstr(&texts[i].full_json);
 	}
 	rep = kv_call(h->kv, (int)k, argv, NULL, &error);
 	ok = rep != NULL && rep->type != REDIS_REPLY_ERROR;
@@ -508,6 +629,9 @@ write_batch(struct history *h, struct hist_rec **recs, size_t n)
 		buf_deinit(&b);
 	}
 	kv_reply_free(rep);
+	for (i = 0; i < n; i++)
+		text_deinit(&texts[i]);
+	free(texts);
 	free(argv);
 	return ok;
 }
@@ -738,6 +862,7 @@ static void
 memory_query(struct history *h, struct history_query *q)
 {
 	struct history_result *res = &q->res;
+	struct buf rules = BUF_INIT, text = BUF_INIT;
 	char rule_key[72];
 	int64_t oldest;
 	size_t i;
@@ -757,7 +882,7 @@ memory_query(struct history *h, struct history_query *q)
 			break;
 		if (q->lookup) {
 			if (strcmp(r->id_text, q->id) == 0) {
-				buf_append_str(&res->json, r->full_json);
+				record_json(r, true, &res->json);
 				res->count = 1;
 				break;
 			}
@@ -770,15 +895,21 @@ memory_query(struct history *h, struct history_query *q)
 			break;
 		}
 		res->scanned++;
-		if (!match(&q->f, rule_key, r->action_name, r->rules, r->q))
+		buf_reset(&rules);
+		buf_reset(&text);
+		if (rule_key[0] != '\0' || q->f.q[0] != '\0')
+			record_keys(r, &rules, &text);
+		if (!match(&q->f, rule_key, r->action_name, buf_cstr(&rules), buf_cstr(&text)))
 			continue;
 		if (res->count > 0)
 			buf_append_char(&res->json, ',');
-		buf_append_str(&res->json, r->list_json);
+		record_json(r, false, &res->json);
 		if (++res->count >= q->f.limit)
 			break;
 	}
 	pthread_mutex_unlock(&h->lock);
+	buf_deinit(&rules);
+	buf_deinit(&text);
 	if (q->lookup && res->count == 0)
 		res->status = 404;
 	if (!q->lookup)

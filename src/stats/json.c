@@ -34,45 +34,88 @@ utf8_len(const unsigned char *p, size_t n)
 	return need;
 }
 
+/* bytes written as they are: printable ASCII but '"', '\\' and '/' (a
+ * '/' only needs care after '<'); one load per byte */
+static const bool plain_byte[256] = {
+	[' '] = true, ['!'] = true, ['#' ... '.'] = true, ['0' ... '['] = true,
+	[']' ... '~'] = true,
+};
+
+static inline bool
+plain(unsigned char c)
+{
+	return plain_byte[c];
+}
+
+/* room(): where the next n bytes go; the caller stores them and calls
+ * done() with the end. The writers below are on the way of every
+ * history record: bytes are stored directly, not a call per piece. */
+static inline char *
+room(struct buf *b, size_t n)
+{
+	if (b->data == NULL || b->len + n + 1 > b->cap)
+		buf_reserve(b, n);
+	return b->data + b->len;
+}
+
+static inline void
+done(struct buf *b, char *end)
+{
+	b->len = (size_t)(end - b->data);
+	*end = '\0';
+}
+
 void
 json_append_strn(struct buf *out, const char *s, size_t len)
 {
+	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
+	/* at most 6 bytes out per byte in ("\u00XX") */
+	char *d = room(out, len * 6 + 2);
 
-	buf_reserve(out, len + 2);
-	buf_append_char(out, '"');
+	*d++ = '"';
 	while (i < len) {
 		unsigned char c = p[i];
 		size_t n;
 
-		if (c == '"' || c == '\\') {
-			buf_append_char(out, '\\');
-			buf_append_char(out, (char)c);
+		if (plain(c)) {
+			*d++ = (char)c;
 			i++;
-		} else if (c == '/' && i > 0 && p[i - 1] == '<') {
-			buf_append_str(out, "\\/");
+		} else if (c == '"' || c == '\\') {
+			*d++ = '\\';
+			*d++ = (char)c;
+			i++;
+		} else if (c == '/') {
+			if (i > 0 && p[i - 1] == '<')
+				*d++ = '\\';
+			*d++ = '/';
 			i++;
 		} else if (c < 0x20 || c == 0x7f) {
+			*d++ = '\\';
 			switch (c) {
-			case '\n': buf_append_str(out, "\\n"); break;
-			case '\r': buf_append_str(out, "\\r"); break;
-			case '\t': buf_append_str(out, "\\t"); break;
-			default: buf_appendf(out, "\\u%04x", c);
+			case '\n': *d++ = 'n'; break;
+			case '\r': *d++ = 'r'; break;
+			case '\t': *d++ = 't'; break;
+			default:
+				memcpy(d, "u00", 3);
+				d[3] = hex[c >> 4];
+				d[4] = hex[c & 0xf];
+				d += 5;
 			}
 			i++;
-		} else if (c < 0x80) {
-			buf_append_char(out, (char)c);
-			i++;
 		} else if ((n = utf8_len(p + i, len - i)) > 0) {
-			buf_append(out, p + i, n);
+			memcpy(d, p + i, n);
+			d += n;
 			i += n;
 		} else {
-			buf_append_str(out, "\xef\xbf\xbd");
+			memcpy(d, "\xef\xbf\xbd", 3);
+			d += 3;
 			i++;
 		}
 	}
-	buf_append_char(out, '"');
+	*d++ = '"';
+	done(out, d);
 }
 
 void
@@ -84,11 +127,19 @@ json_append_str(struct buf *out, const char *s)
 static void
 key(struct buf *out, bool *first, const char *k)
 {
+	/* keys are our own names (plain ASCII): written as they are */
+	size_t n = strlen(k);
+	char *d = room(out, n + 4);
+
 	if (!*first)
-		buf_append_char(out, ',');
+		*d++ = ',';
 	*first = false;
-	json_append_str(out, k);
-	buf_append_char(out, ':');
+	*d++ = '"';
+	memcpy(d, k, n);
+	d += n;
+	*d++ = '"';
+	*d++ = ':';
+	done(out, d);
 }
 
 void
@@ -101,8 +152,16 @@ json_append_kv_str(struct buf *out, bool *first, const char *k, const char *val)
 void
 json_append_kv_u64(struct buf *out, bool *first, const char *k, uint64_t v)
 {
+	char num[24];
+	size_t n = sizeof(num);
+
 	key(out, first, k);
-	buf_appendf(out, "%llu", (unsigned long long)v);
+	/* no printf on the way of every history record */
+	do {
+		num[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	buf_append(out, num + n, sizeof(num) - n);
 }
 
 void
@@ -114,6 +173,39 @@ json_append_double(struct buf *out, double v)
 	if (!isfinite(v)) {
 		buf_append_str(out, "null");
 		return;
+	}
+	if (fabs(v) < 1e12) {
+		/* a whole number of thousandths (scores, milliseconds from
+		 * microseconds): what "%.3f" would print, without printf */
+		double m = v * 1000.0;
+		long long k = llround(m);
+
+		if (fabs(m - (double)k) < 1e-6) {
+			unsigned long long a = (unsigned long long)(k < 0 ? -k : k);
+			unsigned int frac = (unsigned int)(a % 1000), digits = 3;
+
+			n = sizeof(num);
+			while (frac > 0 && frac % 10 == 0) {
+				frac /= 10;
+				digits--;
+			}
+			if (frac > 0) {
+				while (digits-- > 0) {
+					num[--n] = (char)('0' + frac % 10);
+					frac /= 10;
+				}
+				num[--n] = '.';
+			}
+			a /= 1000;
+			do {
+				num[--n] = (char)('0' + a % 10);
+				a /= 10;
+			} while (a > 0);
+			if (k < 0)
+				num[--n] = '-';
+			buf_append(out, num + n, sizeof(num) - n);
+			return;
+		}
 	}
 	n = (size_t)snprintf(num, sizeof(num), "%.3f", v);
 	while (n > 0 && num[n - 1] == '0')

@@ -40,6 +40,9 @@ summary_log(const struct summary *sm)
 {
 	struct buf line = BUF_INIT;
 
+	/* formatting costs more than the rest of the hook: not for nothing */
+	if (!log_enabled(LOG_LEVEL_INFO))
+		return;
 	summary_format(sm, &line);
 	log_info("%s", buf_cstr(&line));
 	buf_deinit(&line);

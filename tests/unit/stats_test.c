@@ -359,6 +359,46 @@ test_json(void **state)
 	json_append_double(&b, -0.0001);
 	assert_string_equal(buf_cstr(&b), "2.5 1000 0");
 
+	/* the printf-free path and the "%.3f" one agree */
+	{
+		static const double v[] = { 0,      -0.0,  1,         -1,      0.1 + 0.2, 1.25,
+					    -2.375, 1234.5, 0.0005,   0.0015,  -0.0004,   1e11 + 0.5,
+					    3e12,   5.0009, 1.0 / 3,  -7.1 };
+		static const char *const want[] = {
+			"0",   "0",     "1",      "-1",    "0.3",  "1.25",
+			"-2.375", "1234.5", "0.001", "0.002", "0", "100000000000.5",
+			"3000000000000", "5.001", "0.333", "-7.1",
+		};
+
+		for (i = 0; i < N_ELEMENTS(v); i++) {
+			buf_reset(&b);
+			json_append_double(&b, v[i]);
+			if (strcmp(buf_cstr(&b), want[i]) != 0)
+				fail_msg("%.17g: \"%s\", want \"%s\"", v[i], buf_cstr(&b), want[i]);
+		}
+	}
+	/* every byte: plain ones as they are, the others escaped, valid JSON */
+	for (i = 1; i < 256; i++) {
+		char in[3] = { 'x', (char)i, '\0' };
+
+		buf_reset(&b);
+		json_append_str(&b, in);
+		j = json_parse(b.data, b.len, &error);
+		assert_non_null(j);
+		if (i >= 0x20 && i < 0x7f)
+			assert_string_equal(j->str, in);
+		json_free(&j);
+	}
+	buf_reset(&b);
+	{
+		bool first = true;
+
+		json_append_kv_u64(&b, &first, "n", 0);
+		json_append_kv_u64(&b, &first, "m", UINT64_MAX);
+		json_append_kv_str(&b, &first, "s", NULL);
+	}
+	assert_string_equal(buf_cstr(&b), "\"n\":0,\"m\":18446744073709551615,\"s\":\"\"");
+
 	{
 		static const char text[] =
 			"{\"a\":[1,2.5,\"x\",true,null,{\"b\":\"\\u00e9\\ud83d\\ude00\"}]}";
