@@ -297,6 +297,16 @@ plugin_describe(const void *state, struct buf *out)
 		    (unsigned long long)ks.skipped);
 }
 
+static void
+autolearn_describe(const void *state, struct buf *out)
+{
+	const struct bayes_state *st = state;
+
+	buf_appendf(out, "autolearn: spam at a score without Bayes of %.1f and more, ham at "
+			 "%.1f and less, into %s*",
+		    st->learn_spam, st->learn_ham, bayes_store_prefix(st->store));
+}
+
 const struct scan_plugin bayes_plugin = {
 	.abi = SCAN_PLUGIN_ABI,
 	.name = PLUGIN_NAME,
@@ -323,5 +333,5 @@ const struct scan_plugin bayes_autolearn_plugin = {
 	.check = autolearn_check,
 	.run = autolearn_run,
 	.fail_action = plugin_fail,
-	.describe = NULL,
+	.describe = autolearn_describe,
 };

@@ -108,6 +108,13 @@ is_word_byte(unsigned char c)
 }
 
 static bool
+is_host_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '-' || c == '_';
+}
+
+static bool
 is_trim_byte(unsigned char c)
 {
 	return c != '\0' && strchr("-'.,_*", c) != NULL;
@@ -514,6 +521,40 @@ urls(struct bayes_tokens *t, const struct msg *m)
 	}
 }
 
+/* one word of a Received field: a host name as R:host and its parent
+ * domains, an IPv4 address as R:ip and its /24 (R:a.b.c), other words
+ * as R:word; words with digits in them (queue ids, versions) would only
+ * fill the database with tokens seen once */
+static void
+received_word(struct bayes_tokens *t, const char *w, size_t len)
+{
+	size_t i, dots = 0, last_dot = 0;
+	bool alpha = false, digit = false;
+	char lw[BAYES_TOKEN_MAX + 1];
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)w[i];
+
+		if (c == '.') {
+			dots++;
+			last_dot = i;
+		} else if (c >= '0' && c <= '9') {
+			digit = true;
+		} else {
+			alpha = true;
+		}
+	}
+	if (dots == 3 && !alpha) {
+		add_joined(t, "R:", w, len, NULL, NULL, 0);
+		add_joined(t, "R:", w, last_dot, NULL, NULL, 0);
+	} else if (dots > 0 && alpha) {
+		add_domain(t, "R:", w, len);
+	} else if (!digit && dots == 0 && len >= BAYES_TOKEN_MIN && len <= BAYES_TOKEN_MAX) {
+		lower_copy(lw, w, len);
+		add_joined(t, "R:", lw, len, NULL, NULL, 0);
+	}
+}
+
 /* the relays: the words of the first Received fields before their ';'
  * (the date after it would only tell the era of a corpus) */
 static void
@@ -521,15 +562,30 @@ received(struct bayes_tokens *t, const struct msg *m)
 {
 	size_t k;
 
-	for (k = 0; k < RECEIVED_MAX; k++) {
+	for (k = 0; k < RECEIVED_MAX && !t->truncated; k++) {
 		const struct msg_header *h = msg_header_get(m, "Received", k);
-		const char *semi;
+		const char *v, *semi;
+		size_t len, i = 0;
 
 		if (h == NULL)
 			break;
-		semi = strrchr(h->value, ';');
-		bayes_token_text(t, "R:", NULL, h->value,
-				 semi != NULL ? (size_t)(semi - h->value) : strlen(h->value));
+		v = h->value;
+		semi = strrchr(v, ';');
+		len = semi != NULL ? (size_t)(semi - v) : strlen(v);
+		while (i < len) {
+			size_t s, e;
+
+			while (i < len && !is_host_byte((unsigned char)v[i]))
+				i++;
+			s = i;
+			while (i < len && is_host_byte((unsigned char)v[i]))
+				i++;
+			e = i;
+			while (e > s && v[e - 1] == '.')
+				e--;
+			if (e > s)
+				received_word(t, v + s, e - s);
+		}
 	}
 }
 

@@ -17,9 +17,10 @@
  *             character. A word with an @ and a dot after it is an address:
  *             "E:addr" and "ED:domain". HTML text a client would not show:
  *             "I:" words.
- *   headers   Subject "S:" words and "S2:first second" pairs; the words
- *             of the first 8 Received fields before their ';' (relays and
- *             their addresses, not the date) as "R:"; From "F:" display-name words,
+ *   headers   Subject "S:" words and "S2:first second" pairs; from the
+ *             first 8 Received fields, before their ';' (the relays, not
+ *             the date): "R:host" and its parent domains, "R:ip" and its
+ *             /24 "R:a.b.c", words without digits "R:word"; From "F:" display-name words,
  *             "FA:" the address, "FD:" its domain and parent domains;
  *             Reply-To "RA:"/"RD:"; To and Cc "TD:" domains; Return-Path
  *             "PD:"; Message-ID "MD:" domain and "MS:" the shape of its
