@@ -70,6 +70,8 @@ cmd_lint(int argc, char **argv)
 	printf("  not taken (if):   %u\n", st.skipped_branch);
 	printf("  other directives: %u (not used by mxmoat)\n", st.directives_ignored);
 	printf("  problems:         %u\n", st.errors);
+	printf("  prefiltered:      %u (body/rawbody/full rules run only when their literal occurs)\n",
+	       st.prefiltered);
 	ret = st.errors > 0 ? 3 : 0;
 	rules_free(&rules);
 	buf_deinit(&problems);

@@ -141,6 +141,7 @@ struct conf {
 	unsigned int rules_depth_limit;
 	uint64_t rules_time_budget_ms;
 	uint64_t rules_full_max;
+	bool rules_prefilter;
 
 	/* [bayes] (src/plugins/bayes) */
 	bool bayes_enabled;

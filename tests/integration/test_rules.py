@@ -252,3 +252,37 @@ def test_corpus_confusion_matrix_and_rule_counts(tmp_path):
     assert rules["MXM_LOTTERY"]["spam"] == 1
     text = mxmoat("corpus", "--rules", RULES, "--spam", spam).stdout
     assert "caught 75.00%" in text and "SPAM%    HAM%" in text
+
+
+@pytest.mark.skipif(not SA_RULES.is_dir() or not CORPORA.is_dir(),
+                    reason="needs Debian's spamassassin rules and ../shared/corpora")
+def test_prefilter_changes_no_hit(tmp_path):
+    """[rules] prefilter skips regexes whose required literal is absent:
+    on SpamAssassin's rules over a sample of every corpus, each rule hits
+    the same messages with and without it."""
+    sample = tmp_path / "sample"
+    sample.mkdir()
+    n = 0
+    for sub in ("spamassassin/spam", "spamassassin/ham", "recent-spam/spam",
+                "recent-ham/ham", "mime-torture"):
+        files = sorted(p for p in (CORPORA / sub).rglob("*")
+                       if p.is_file() and p.suffix != ".md")
+        for p in files[::max(1, len(files) // 60)][:60]:
+            (sample / f"{n:04d}.eml").symlink_to(p)
+            n += 1
+    out = {}
+    for mode in ("yes", "no"):
+        conf = tmp_path / f"prefilter-{mode}.conf"
+        conf.write_text(f"[rules]\nprefilter = {mode}\n")
+        r = mxmoat("corpus", "-c", conf, "--json", "--jobs", "2", "--rules", SA_RULES,
+                   "--spam", sample)
+        assert r.returncode == 0, r.stderr
+        j = json.loads(r.stdout)
+        out[mode] = (j["spam"], {x["name"]: (x["spam"], x["ham"]) for x in j["rules"]})
+    assert n >= 250 and len(out["no"][1]) >= 100, (n, len(out["no"][1]))
+    differ = {k: (out["yes"][1].get(k), out["no"][1].get(k))
+              for k in set(out["yes"][1]) | set(out["no"][1])
+              if out["yes"][1].get(k) != out["no"][1].get(k)}
+    assert not differ, differ
+    assert out["yes"][0] == out["no"][0]
+    assert "prefiltered:" in mxmoat("lint", "--rules", SA_RULES).stdout

@@ -5,6 +5,66 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+/* --- prefilter literals ---------------------------------------------------- */
+
+static void
+test_required_literals(void **state)
+{
+	/* want: the literals, '|'-separated, in order; "" = none proven */
+	static const struct {
+		const char *re;
+		uint32_t opts;
+		const char *want;
+	} cases[] = {
+		{ "\\bfree money\\b", 0, "free money" },
+		{ "Viagra", 0, "viagra" },
+		{ "abc", 0, "" },                       /* shorter than 4 */
+		{ "\\bclick\\s+here\\b", 0, "click" },
+		{ "(?:urgent|immediate) reply", 0, " reply" },
+		{ "\\b(?:codicil|probate|executor)\\b", 0, "codicil|probate|executor" },
+		{ "(?:ab|probate)", 0, "" },            /* one alternative proves nothing */
+		{ "(?:codicil|probate)?xyz", 0, "" },   /* optional group */
+		{ "(?:codicil|probate){2}", 0, "codicil|probate" },
+		{ "(?:codicil|probate){0,2}", 0, "" },
+		{ "unsub?scribe", 0, "scribe" },        /* b optional */
+		{ "unsub+scribe", 0, "scribe" },        /* b at least once: "unsub", a break, "scribe" */
+		{ "a.b.c.d", 0, "" },
+		{ "get[ _]rich", 0, "rich" },
+		{ "foo|barbaz", 0, "" },                /* top-level: foo too short */
+		{ "lottery|jackpot", 0, "lottery|jackpot" },
+		{ "\\x41BCDEF", 0, "" },                /* escapes with arguments: give up */
+		{ "\\Qa.b\\E-more", 0, "" },
+		{ "(?x) spaced out", 0, "" },
+		{ "spaced out", PCRE2_EXTENDED, "" },
+		{ "wire\\.transfer", 0, "wire.transfer" },
+		{ "(?=price)prices now", 0, "prices now" },
+		{ "(?!price)pr1ce", 0, "pr1ce" },
+		{ "(?i)Winner", 0, "winner" },
+		{ "(?<w>winner)s", 0, "winner" },
+		{ "[a-z]{3}\\d+ dollars", 0, " dollars" },
+		{ "xa{2,}bcde", 0, "bcde" },            /* "xa", a break (more a), "bcde" */
+		{ "\\bx{0}free", 0, "free" },
+	};
+	size_t i;
+
+	for (i = 0; i < N_ELEMENTS(cases); i++) {
+		char lits[PF_SET_MAX][PF_LIT_MAX + 1];
+		size_t lens[PF_SET_MAX];
+		struct buf got = BUF_INIT;
+		int n = rules_required_literals(cases[i].re, cases[i].opts, lits, lens), k;
+
+		for (k = 0; k < n; k++) {
+			if (k > 0)
+				buf_append_char(&got, '|');
+			buf_append(&got, lits[k], lens[k]);
+		}
+		if (strcmp(buf_cstr(&got), cases[i].want) != 0)
+			fail_msg("%s: got \"%s\", want \"%s\"", cases[i].re, buf_cstr(&got),
+				 cases[i].want);
+		buf_deinit(&got);
+	}
+}
+
 /* --- meta expressions ------------------------------------------------------ */
 
 static unsigned int
@@ -335,6 +395,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_required_literals),
 		cmocka_unit_test(test_meta),
 		cmocka_unit_test(test_meta_errors),
 		cmocka_unit_test_setup_teardown(test_load_kinds, setup_dir, teardown_dir),

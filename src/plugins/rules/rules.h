@@ -40,6 +40,8 @@ struct rules_options {
 	uint32_t match_limit;      /* PCRE2 match limit per match */
 	uint32_t depth_limit;      /* PCRE2 depth limit per match */
 	uint64_t budget_us;        /* per message */
+	bool prefilter;            /* skip regexes whose required literal is
+				      absent (rules_prefilter.c) */
 };
 
 struct rules_stats {
@@ -54,6 +56,8 @@ struct rules_stats {
 	unsigned int skipped_meta;    /* metas that cannot be parsed, cycles */
 	unsigned int directives_ignored; /* settings we do not use */
 	unsigned int errors;          /* malformed lines */
+	unsigned int prefiltered;     /* body/rawbody/full rules with a required
+					 literal (run only when it occurs) */
 };
 
 /* rules_load(): problems (bad regex, malformed line, unknown rule in a
@@ -73,6 +77,7 @@ struct rules_input {
 
 struct rules_run_stats {
 	unsigned int evaluated;
+	unsigned int prefiltered;  /* not run: their required literal is absent */
 	unsigned int limit_hits;   /* matches stopped by a PCRE2 limit */
 	bool budget_exceeded;
 	uint64_t us;

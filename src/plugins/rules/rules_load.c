@@ -1239,8 +1239,13 @@ rules_load(const struct rules_options *opt, struct rules **rules_r, struct rules
 	hash_rebuild(r);
 	for (i = 0; i < opt->npaths && ret == 0; i++)
 		ret = load_path(&ld, opt->paths[i], 0, error_r);
-	if (ret == 0)
+	if (ret == 0) {
 		finish(&ld);
+		if (opt->prefilter) {
+			rules_prefilter_build(r);
+			stats_r->prefiltered = r->prefiltered;
+		}
+	}
 	for (i = 0; i < ld.nmeta; i++)
 		free(ld.meta_text[i]);
 	free(ld.meta_text);
@@ -1287,6 +1292,7 @@ rules_free(struct rules **rp)
 	}
 	if (r->mctx_proto != NULL)
 		pcre2_match_context_free(r->mctx_proto);
+	rules_prefilter_free(r->prefilter);
 	free(r->rules);
 	free(r->order);
 	free(r->hash);

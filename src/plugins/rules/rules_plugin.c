@@ -55,6 +55,7 @@ rules_plugin_load(const struct conf *conf, struct rules **rules_r, struct rules_
 	opt.match_limit = conf->rules_match_limit;
 	opt.depth_limit = conf->rules_depth_limit;
 	opt.budget_us = conf->rules_time_budget_ms * 1000;
+	opt.prefilter = conf->rules_prefilter;
 	ret = rules_load(&opt, rules_r, stats_r, problems, error_r);
 	for (i = 0; i < n; i++)
 		free(paths[i]);
@@ -143,9 +144,10 @@ plugin_describe(const void *state, struct buf *out)
 	const struct rules_state *st = state;
 
 	buf_appendf(out, "%u rules from %u files: %u run, %u eval tests and %u other types skipped, "
-			 "%u regexes refused, %u problems",
+			 "%u regexes refused, %u problems, %u with a prefilter literal",
 		    st->stats.rules, st->stats.files, st->stats.supported, st->stats.skipped_eval,
-		    st->stats.skipped_type, st->stats.skipped_regex, st->stats.errors);
+		    st->stats.skipped_type, st->stats.skipped_regex, st->stats.errors,
+		    st->stats.prefiltered);
 }
 
 const struct scan_plugin rules_plugin = {

@@ -68,6 +68,10 @@ struct meta_node {
 	struct meta_node *a, *b;
 };
 
+/* rules_prefilter.c: literals per rule, bytes per literal */
+#define PF_SET_MAX 16
+#define PF_LIT_MAX 64
+
 #define RULE_TF_MULTIPLE (1u << 0)
 #define RULE_TF_NICE (1u << 1)
 #define RULE_TF_NOAUTOLEARN (1u << 2)
@@ -107,7 +111,18 @@ struct rule {
 	unsigned int eval_flags;  /* EV_MSG_FLAG: the msg_flag bits */
 	char **eval_args;
 	size_t neval_args;
+	/* rules_prefilter.c: one of these literals (indexes into
+	 * rules->prefilter) is in every match; nlit 0: always run */
+	uint32_t lit[PF_SET_MAX];
+	unsigned int nlit;
 };
+
+/* which text a prefilter literal is looked for in */
+#define PF_KIND_BODY (1u << 0)
+#define PF_KIND_RAWBODY (1u << 1)
+#define PF_KIND_FULL (1u << 2)
+
+struct prefilter;
 
 struct rules {
 	struct rule *rules;
@@ -122,6 +137,10 @@ struct rules {
 	/* name -> index */
 	unsigned int *hash;
 	size_t hash_size;
+	/* rules_prefilter.c: required literals of body/rawbody/full rules,
+	 * NULL when off */
+	struct prefilter *prefilter;
+	unsigned int prefiltered;  /* rules that have a literal */
 };
 
 /* rules_load.c */
@@ -135,6 +154,21 @@ void rules_eval_free(struct rule *ru);
 /* rules_eval_run(): hit count; detail (at least 64 bytes) says why */
 unsigned int rules_eval_run(const struct rule *ru, const struct msg *m, char *detail,
 			    size_t detail_len);
+
+/* rules_prefilter.c */
+/* rules_required_literals(): literals (lowercase, at least 4 bytes, at
+ * most PF_SET_MAX) one of which every match of the regex contains, as far
+ * as the syntax proves it; returns how many, 0 when nothing is proven
+ * (the rule then always runs) */
+int rules_required_literals(const char *re, uint32_t opts, char lits[][PF_LIT_MAX + 1],
+			    size_t *lens);
+void rules_prefilter_build(struct rules *r);
+void rules_prefilter_free(struct prefilter *pf);
+size_t rules_prefilter_count(const struct prefilter *pf);
+/* rules_prefilter_scan(): set bit k of found for each literal k of that
+ * kind that occurs in text (ASCII case-insensitively) */
+void rules_prefilter_scan(const struct prefilter *pf, unsigned int kind, const char *text,
+			  size_t len, uint8_t *found);
 
 /* rules_meta.c */
 struct meta_node *rules_meta_parse(const char *expr, const char **error_r);

@@ -559,6 +559,7 @@ rules_run(const struct rules *r, const struct rules_input *in, struct scan_resul
 	  struct rules_run_stats *stats_r)
 {
 	struct run run;
+	uint8_t *found = NULL, *found_body = NULL, *found_rawbody = NULL, *found_full = NULL;
 	size_t i;
 
 	memset(stats_r, 0, sizeof(*stats_r));
@@ -571,9 +572,40 @@ rules_run(const struct rules *r, const struct rules_input *in, struct scan_resul
 	thread_state(r);
 	build_body(&run);
 	build_rawbody(&run);
+	if (r->prefilter != NULL) {
+		size_t nbytes = (rules_prefilter_count(r->prefilter) + 7) / 8 + 1;
+
+		found = xcalloc(3, nbytes);
+		found_body = found;
+		found_rawbody = found + nbytes;
+		found_full = found + 2 * nbytes;
+		rules_prefilter_scan(r->prefilter, PF_KIND_BODY, run.v.body.data, run.v.body.len,
+				     found_body);
+		rules_prefilter_scan(r->prefilter, PF_KIND_RAWBODY, run.v.rawbody.data,
+				     run.v.rawbody.len, found_rawbody);
+		if (in->raw != NULL)
+			rules_prefilter_scan(r->prefilter, PF_KIND_FULL, in->raw, in->raw_len,
+					     found_full);
+	}
 	for (i = 0; i < r->norder; i++) {
 		const struct rule *ru = &r->rules[r->order[i]];
 		unsigned int n;
+
+		if (found != NULL && ru->nlit > 0) {
+			const uint8_t *f = ru->type == RT_BODY	  ? found_body
+					   : ru->type == RT_RAWBODY ? found_rawbody
+								    : found_full;
+			unsigned int j;
+
+			for (j = 0; j < ru->nlit; j++) {
+				if (f[ru->lit[j] >> 3] & (1u << (ru->lit[j] & 7)))
+					break;
+			}
+			if (j == ru->nlit) {
+				stats_r->prefiltered++;
+				continue; /* cannot match: hits stay 0 */
+			}
+		}
 
 		if (ru->type != RT_META && r->budget_us > 0 &&
 		    now_us() - run.start_us > r->budget_us) {
@@ -594,6 +626,7 @@ rules_run(const struct rules *r, const struct rules_input *in, struct scan_resul
 			    (unsigned long long)r->budget_us);
 	}
 	stats_r->us = now_us() - run.start_us;
+	free(found);
 	free(run.hits);
 	free(run.v.para);
 	free(run.v.raw);
