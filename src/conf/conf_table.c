@@ -245,6 +245,11 @@ const struct conf_key conf_keys[] = {
 	  "are not run (RULES_TIMEOUT is added and logged)." },
 	{ "rules", "full_max", CONF_T_SIZE, OFF(rules_full_max), "1M", NULL, 0,
 	  "Bytes of the raw message that `full` rules see." },
+	{ "rules", "prefilter", CONF_T_BOOL, OFF(rules_prefilter), "yes", NULL, 0,
+	  "Skip body, rawbody and full regexes whose required literal (a string\n"
+	  "every match contains, found from the regex) is not in the text: one\n"
+	  "pass over the text instead of one regex per rule. The hits are the same\n"
+	  "(`no` is for checking that)." },
 
 	/* [bayes] */
 	{ "bayes", "enabled", CONF_T_BOOL, OFF(bayes_enabled), "no", NULL, 0,
