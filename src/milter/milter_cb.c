@@ -290,6 +290,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 		c->start_ms = milter_now_ms();
 		snprintf(c->ip, sizeof(c->ip), "%s", "127.0.0.1");
 		__atomic_add_fetch(&milter_instance->connections, 1, __ATOMIC_SEQ_CST);
+		stats_connection_open(STATS_FRONTEND_MILTER);
 		smfi_setpriv(ctx, c);
 	}
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
@@ -701,6 +702,7 @@ cb_close(SMFICTX *ctx)
 	scan_engine_unref(&c->engine);
 	free(c);
 	__atomic_sub_fetch(&milter_instance->connections, 1, __ATOMIC_SEQ_CST);
+	stats_connection_close(STATS_FRONTEND_MILTER);
 	return SMFIS_CONTINUE;
 }
 

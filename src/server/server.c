@@ -158,7 +158,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	}
 	ip_add(srv, &client, 1);
 	srv->nsessions++;
-	stats_connection_open();
+	stats_connection_open(STATS_FRONTEND_SMTP);
 	session_new(srv, srv->engine, fd, &client, &local);
 }
 
@@ -482,7 +482,7 @@ server_session_gone(struct server *srv, struct session *s)
 		s->next->prev = s->prev;
 	ip_add(srv, &s->client, -1);
 	srv->nsessions--;
-	stats_connection_close();
+	stats_connection_close(STATS_FRONTEND_SMTP);
 	if (srv->draining && srv->nsessions == 0)
 		event_base_loopexit(srv->base, NULL);
 }

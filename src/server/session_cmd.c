@@ -68,6 +68,7 @@ txn_free(struct txn **tp)
 	free(t->rcpt_cmds);
 	spool_free(&t->spool);
 	buf_deinit(&t->final_reply);
+	buf_deinit(&t->rcpt_refusal);
 	free(t->subject);
 	verdict_deinit(&t->verdict);
 	header_edit_deinit(&t->edit);
@@ -102,6 +103,12 @@ session_txn_end(struct session *s, const char *action, const char *reason, const
 		sm.ms = session_now_ms() - t->start_ms;
 		sm.downstream_id = t->downstream_id;
 		sm.reply = reply != NULL ? reply : buf_cstr(&t->final_reply);
+		if (t->nrcpts == 0 && t->rcpt_refusal.len > 0 && strcmp(action, "abort") == 0) {
+			/* every recipient was refused (greylisted, unknown): the
+			 * refusal is the answer this transaction got, not the
+			 * RSET's or QUIT's that ended it */
+			sm.reply = buf_cstr(&t->rcpt_refusal);
+		}
 		sm.frontend = "smtp";
 		sm.client_name = s->attrs.name;
 		sm.subject = t->subject;
@@ -111,6 +118,15 @@ session_txn_end(struct session *s, const char *action, const char *reason, const
 	}
 	buf_deinit(&symbols);
 	txn_free(&s->txn);
+}
+
+/* a RCPT was just refused: its reply (in final_reply) is kept for the
+ * summary and the history record */
+static void
+txn_note_refusal(struct txn *t)
+{
+	buf_reset(&t->rcpt_refusal);
+	buf_append(&t->rcpt_refusal, buf_cstr(&t->final_reply), t->final_reply.len);
 }
 
 /* the recipient at hand is accepted: it joins the transaction, and its
@@ -155,6 +171,7 @@ session_rcpt_scanned(struct session *s, struct scan_result *res)
 		session_format_own(s, &reply, v.code, v.enhanced, "%s", v.text);
 		session_write(s, &reply);
 		buf_deinit(&reply);
+		txn_note_refusal(t);
 		log_info("sid=%016llx id=%s event=rcpt_refused reason=%s", (unsigned long long)s->sid,
 			 id_format(t->id).s, v.reason);
 		if (++s->errors >= s->conf->max_errors) {
@@ -478,6 +495,8 @@ session_cmd_reply(struct session *s, int status, const struct smtp_reply *r)
 		t->rcpt_pending = NULL;
 		if (!session_reply_relayed(s, r))
 			return;
+		if (r->code >= 400)
+			txn_note_refusal(t);
 		session_resume(s);
 		return;
 	}

@@ -110,6 +110,9 @@ struct txn {
 	uint64_t bdat_chunk;     /* size of the chunk being read */
 	/* the last reply given for this transaction (summary line) */
 	struct buf final_reply;
+	/* the last refusal of a RCPT (ours or the downstream's), CRLF
+	 * excluded: the reply of a transaction that ends with none accepted */
+	struct buf rcpt_refusal;
 	char *subject;           /* first Subject, decoded (DATA-stage scan) */
 };
 

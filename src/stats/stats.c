@@ -94,22 +94,32 @@ stats_hist_add(struct stats_hist *h, const uint64_t *bounds, size_t nb, uint64_t
 	ADD(h->sum, v);
 }
 
-void
-stats_connection_open(void)
+const char *
+stats_frontend_name(enum stats_frontend fe)
 {
-	if (!stats_enabled())
-		return;
-	ADD(stats_g.conn_total, 1);
-	ADD(stats_g.conn_active, 1);
+	return fe == STATS_FRONTEND_MILTER ? "milter" : "smtp";
 }
 
 void
-stats_connection_close(void)
+stats_connection_open(enum stats_frontend fe)
 {
+	if (!stats_enabled())
+		return;
+	ADD(stats_g.conn_total[fe], 1);
+	ADD(stats_g.conn_active[fe], 1);
+}
+
+void
+stats_connection_close(enum stats_frontend fe)
+{
+	uint64_t n = __atomic_load_n(&stats_g.conn_active[fe], __ATOMIC_RELAXED);
+
 	/* counted even if counting was switched off meanwhile: the gauge
-	 * must come back to 0 */
-	if (__atomic_load_n(&stats_g.conn_active, __ATOMIC_RELAXED) > 0)
-		__atomic_sub_fetch(&stats_g.conn_active, 1, __ATOMIC_RELAXED);
+	 * must come back to 0 (and never below, for a connection opened
+	 * while counting was off) */
+	while (n > 0 && !__atomic_compare_exchange_n(&stats_g.conn_active[fe], &n, n - 1, true,
+						     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
 }
 
 void

@@ -8,8 +8,9 @@
  * virus family, scan and transaction time, size, per-minute series) and
  * hands a history record to the history (history.h) when one is set. It
  * may be called from any thread (libmilter's) and never blocks on I/O.
- * The other counters (connections, downstream replies and errors, plugin
- * run time) are called where those things happen; all are thread-safe.
+ * The other counters (connections of both front ends, downstream replies
+ * and errors, plugin run time) are called where those things happen; all
+ * are thread-safe.
  *
  * Cost on the hot path: counting is off until stats_configure() saw an
  * [http] listen address (no one could read the counters otherwise). On,
@@ -46,6 +47,10 @@ enum stats_action {
 	STATS_ABORT,
 	STATS_ACTION_N
 };
+
+/* where a connection came in: an SMTP client of the proxy, or an MTA
+ * speaking the milter protocol */
+enum stats_frontend { STATS_FRONTEND_SMTP, STATS_FRONTEND_MILTER, STATS_FRONTEND_N };
 
 enum stats_refusal {
 	STATS_REFUSED_MAX_CONNECTIONS,
@@ -86,8 +91,11 @@ int stats_action_parse(const char *name);
  * (signature number and revision, ".UNOFFICIAL" dropped) */
 void stats_virus_family(const char *name, char *out, size_t outlen);
 
-void stats_connection_open(void);
-void stats_connection_close(void);
+/* stats_connection_open/close(): one inbound connection of a front end
+ * (the proxy's sessions; the milter's MTA connections) */
+void stats_connection_open(enum stats_frontend fe);
+void stats_connection_close(enum stats_frontend fe);
+const char *stats_frontend_name(enum stats_frontend fe);
 void stats_connection_refused(enum stats_refusal why);
 void stats_downstream_reply(enum stats_ds_stage stage, uint64_t us, int code);
 void stats_downstream_error(enum stats_ds_error kind);

@@ -111,10 +111,19 @@ stats_prometheus(struct buf *out, const struct stats_gauges *g)
 	head(out, "mxmoat_draining", "gauge", "1 while mxmoatd shuts down.");
 	buf_appendf(out, "mxmoat_draining %d\n", g->draining ? 1 : 0);
 
-	head(out, "mxmoat_connections_active", "gauge", "Open inbound SMTP sessions.");
-	sample_u64(out, "mxmoat_connections_active", "", g->sessions);
-	head(out, "mxmoat_connections_total", "counter", "Inbound SMTP sessions accepted.");
-	sample_u64(out, "mxmoat_connections_total", "", LOAD(stats_g.conn_total));
+	head(out, "mxmoat_connections_active", "gauge",
+	     "Open inbound connections: SMTP sessions, MTA connections to the milter.");
+	sample_u64(out, "mxmoat_connections_active", "frontend=\"smtp\"", g->sessions);
+	sample_u64(out, "mxmoat_connections_active", "frontend=\"milter\"",
+		   LOAD(stats_g.conn_active[STATS_FRONTEND_MILTER]));
+	head(out, "mxmoat_connections_total", "counter",
+	     "Inbound connections accepted: SMTP sessions, MTA connections to the milter.");
+	for (i = 0; i < STATS_FRONTEND_N; i++) {
+		buf_reset(&lb);
+		buf_appendf(&lb, "frontend=\"%s\"", stats_frontend_name((enum stats_frontend)i));
+		sample_u64(out, "mxmoat_connections_total", buf_cstr(&lb),
+			   LOAD(stats_g.conn_total[i]));
+	}
 	head(out, "mxmoat_connections_refused_total", "counter",
 	     "Inbound connections refused with 421 by a limit.");
 	for (i = 0; i < STATS_REFUSED_N; i++) {
@@ -385,9 +394,18 @@ stats_json(struct buf *out, const struct stats_gauges *g, unsigned int minutes)
 
 		for (i = 0; i < STATS_REFUSED_N; i++)
 			refused += LOAD(stats_g.refused[i]);
-		json_append_kv_u64(out, &f2, "active", g->sessions);
-		json_append_kv_u64(out, &f2, "total", LOAD(stats_g.conn_total));
+		uint64_t milter_active = LOAD(stats_g.conn_active[STATS_FRONTEND_MILTER]);
+		uint64_t smtp_total = LOAD(stats_g.conn_total[STATS_FRONTEND_SMTP]);
+		uint64_t milter_total = LOAD(stats_g.conn_total[STATS_FRONTEND_MILTER]);
+
+		json_append_kv_u64(out, &f2, "active", g->sessions + milter_active);
+		json_append_kv_u64(out, &f2, "total", smtp_total + milter_total);
 		json_append_kv_u64(out, &f2, "refused", refused);
+		buf_appendf(out,
+			    ",\"smtp\":{\"active\":%u,\"total\":%llu}"
+			    ",\"milter\":{\"active\":%llu,\"total\":%llu}",
+			    g->sessions, (unsigned long long)smtp_total,
+			    (unsigned long long)milter_active, (unsigned long long)milter_total);
 	}
 	buf_append_char(out, '}');
 

@@ -51,8 +51,8 @@ struct stats_minute {
 struct stats_state {
 	bool enabled;
 	int64_t start_time;  /* epoch seconds */
-	/* connections (atomics) */
-	uint64_t conn_total, conn_active;
+	/* connections by front end (atomics) */
+	uint64_t conn_total[STATS_FRONTEND_N], conn_active[STATS_FRONTEND_N];
 	uint64_t refused[STATS_REFUSED_N];
 	/* downstream (atomics) */
 	uint64_t ds_replies[STATS_DS_STAGE_N][4]; /* 2xx 3xx 4xx 5xx */

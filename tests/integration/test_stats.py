@@ -233,6 +233,9 @@ def metric(samples, name, **labels):
 
 # --- the tests -----------------------------------------------------------------
 
+MILTERTEST = "/usr/bin/miltertest"
+LUA = Path(__file__).resolve().parent / "milter"
+
 def start(mxmoatd_factory, sink, redis, tmp_path, **kw):
     md = mxmoatd_factory(config(redis, signatures(tmp_path), **kw), downstream=sink)
     harness.wait_until(lambda: http_get(md, "/healthz", token=None)[0] == 200, 10,
@@ -270,6 +273,8 @@ def test_metrics_history_and_restart(tmp_path, sink, redis, mxmoatd_factory):
     assert metric(s, "mxmoat_rule_hits_total", rule="GREYLIST_NEW", plugin="greylist") == 2
     assert metric(s, "mxmoat_viruses_total", family="MxmoatTest.Stats.Payload") == 1
     assert metric(s, "mxmoat_connections_total") == 10
+    assert metric(s, "mxmoat_connections_total", frontend="smtp") == 10
+    assert metric(s, "mxmoat_connections_total", frontend="milter") == 0
     assert metric(s, "mxmoat_connections_active") == 0
     assert metric(s, "mxmoat_scan_duration_seconds_count") >= 8
     for plugin in ("rules", "clamav", "greylist"):
@@ -322,7 +327,14 @@ def test_metrics_history_and_restart(tmp_path, sink, redis, mxmoatd_factory):
     v = api(md, f"/api/decision/{vid}")
     assert v["reason"] == "virus" and VIRUS_NAME in json.dumps(v["symbols"])
     gid = ids["greylisted"][0]
-    assert api(md, f"/api/decision/{gid}")["action"] == "greylist"
+    g = api(md, f"/api/decision/{gid}")
+    # greylisted at RCPT: the record holds the 451 the client got (not the
+    # RSET's 250 that ended the transaction), as does the summary line
+    assert g["action"] == "greylist" and g["nrcpt"] == 0
+    assert g["reply"].startswith("451 4.7.1 Greylisted") and f"[id={gid}]" in g["reply"], g
+    assert [r["reply"] for r in api(md, "/api/history?action=greylist")["records"]
+            if r["id"] == gid] == [g["reply"]]
+    assert [sm["reply"] for sm in summaries if sm["id"] == gid] == [g["reply"]]
     assert api(md, "/api/decision/0000000000000", status=404)["error"]
     assert http_get(md, "/api/decision/nonsense")[0] == 400
 
@@ -544,3 +556,44 @@ scrape_configs:
         except subprocess.TimeoutExpired:
             p.kill()
         log.close()
+
+
+def test_milter_connections_counted(tmp_path, sink, redis, mxmoatd_factory):
+    """MTA connections to the milter count as connections (frontend="milter"),
+    beside the proxy's SMTP sessions; their messages as messages."""
+    if not os.access(MILTERTEST, os.X_OK):
+        pytest.skip("miltertest not installed (Debian package miltertest)")
+    mport = harness.free_port()
+    md = start(mxmoatd_factory, sink, redis, tmp_path,
+               milter={"listen": f"inet:{mport}@127.0.0.1"},
+               greylist={"enabled": False}, clamav={"enabled": False})
+    harness.wait_listening("127.0.0.1", mport, 15, alive=md.alive)
+
+    def miltertest(count):
+        r = subprocess.run([MILTERTEST, "-D", f"port={mport}", "-D", f"dir={LUA}",
+                            "-D", f"count={count}", "-s", str(LUA / "many.lua")],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0 and f"ok many-{count}" in r.stdout, r.stdout + r.stderr
+
+    miltertest(4)
+    miltertest(2)
+    assert send(md, "a@ok.example", ["b@example.net"], message("smtp 0")) == (250, "")
+    md.wait_summaries(7)
+
+    def counted():
+        s = parse_exposition(http_get(md, "/metrics")[2])
+        return (metric(s, "mxmoat_connections_total", frontend="milter") == 2 and
+                metric(s, "mxmoat_connections_active", frontend="milter") == 0 and s)
+
+    # the gauge comes back to 0 when libmilter has closed the connection
+    s = harness.wait_until(counted, 10, what="two closed milter connections counted")
+    assert metric(s, "mxmoat_connections_total", frontend="smtp") == 1
+    assert metric(s, "mxmoat_connections_total") == 3
+    assert metric(s, "mxmoat_messages_total", action="reject") == 3
+    assert metric(s, "mxmoat_messages_total", action="accept") == 4
+    st = api(md, "/api/stats")
+    assert st["connections"]["total"] == 3 and st["connections"]["active"] == 0
+    assert st["connections"]["milter"] == {"active": 0, "total": 2}
+    assert st["connections"]["smtp"] == {"active": 0, "total": 1}
+    h = api(md, "/api/history?q=many0003")
+    assert h["count"] == 1 and h["records"][0]["frontend"] == "milter"
