@@ -28,19 +28,19 @@
  * costs its counters and its record, not a round trip of its own) */
 #define HISTORY_FLUSH_MS 100
 #define HISTORY_EAGER 128
-#define HISTORY_FIELDS 7
+#define HISTORY_FIELDS 6
 
 /* the batch writer: ARGV = prefix, max_records, max_age_ms, then per
- * record id, action, reason, rules, search text, list JSON, full JSON */
+ * record id, action, reason, rules, search text, the record (JSON) */
 static const char write_script[] =
 	"local p = ARGV[1]\n"
 	"local maxn = tonumber(ARGV[2])\n"
 	"local age = ARGV[3]\n"
 	"local s = p .. 'hist'\n"
-	"for i = 4, #ARGV, 7 do\n"
+	"for i = 4, #ARGV, 6 do\n"
 	"  redis.call('XADD', s, '*', 'id', ARGV[i], 'a', ARGV[i+1], 'r', ARGV[i+2],\n"
-	"             'rules', ARGV[i+3], 'q', ARGV[i+4], 'j', ARGV[i+5])\n"
-	"  redis.call('SET', p .. 'hist:d:' .. ARGV[i], ARGV[i+6], 'PX', age)\n"
+	"             'rules', ARGV[i+3], 'q', ARGV[i+4])\n"
+	"  redis.call('SET', p .. 'hist:d:' .. ARGV[i], ARGV[i+5], 'PX', age)\n"
 	"end\n"
 	"local n = redis.call('XLEN', s)\n"
 	"if n > maxn then\n"
@@ -120,11 +120,12 @@ wall_ms(void)
 /*
  * A record is a snapshot of the summary, copied on the caller's thread
  * into one allocation (the event loop pays a sort of the symbols, a few
- * strlen and one memcpy per string). Its texts (the list JSON, the full
- * JSON, the search text and the rules key) are built from it only where
- * they are needed: by the history thread for Redis, and by a memory
- * search for the records it examines. Nothing is formatted per message
- * on the event loop.
+ * strlen and one memcpy per string). Its texts (the JSON, the search
+ * text and the rules key) are built from it only where they are needed:
+ * by the history thread for Redis, and by a memory search for the
+ * records it examines. Nothing is formatted per message on the event
+ * loop. Searches and lookups return whole records (in memory and from
+ * Redis alike): one JSON per record is written, not a list view too.
  */
 struct hist_sym {
 	const char *name, *plugin, *detail; /* detail NULL past BOUND_HISTORY_SYMBOLS */
@@ -154,7 +155,7 @@ struct hist_rec {
 struct hist_text {
 	struct buf rules;          /* ",name,name," lower-cased */
 	struct buf q;              /* lower-cased search text */
-	struct buf list_json, full_json;
+	struct buf json;           /* the record */
 };
 
 static int
@@ -395,11 +396,9 @@ text_build(const struct hist_rec *r, struct hist_text *t)
 	memset(t, 0, sizeof(*t));
 	/* typical sizes: one allocation each, no regrowth */
 	buf_reserve(&t->q, 512);
-	buf_reserve(&t->list_json, 1024);
-	buf_reserve(&t->full_json, 2048);
+	buf_reserve(&t->json, 2048);
 	record_keys(r, &t->rules, &t->q);
-	record_json(r, false, &t->list_json);
-	record_json(r, true, &t->full_json);
+	record_json(r, true, &t->json);
 }
 
 static void
@@ -407,8 +406,7 @@ text_deinit(struct hist_text *t)
 {
 	buf_deinit(&t->rules);
 	buf_deinit(&t->q);
-	buf_deinit(&t->list_json);
-	buf_deinit(&t->full_json);
+	buf_deinit(&t->json);
 }
 
 void
@@ -608,8 +606,7 @@ write_batch(struct history *h, struct hist_rec **recs, size_t n)
 		argv[k++] = recs[i]->reason;
 		argv[k++] = buf_cstr(&texts[i].rules);
 		argv[k++] = buf_cstr(&texts[i].q);
-		argv[k++] = buf_cstr(&texts[i].list_json);
-		argv[k++] = buf_cstr(&texts[i].full_json);
+		argv[k++] = buf_cstr(&texts[i].json);
 	}
 	rep = kv_call(h->kv, (int)k, argv, NULL, &error);
 	ok = rep != NULL && rep->type != REDIS_REPLY_ERROR;
@@ -903,7 +900,7 @@ memory_query(struct history *h, struct history_query *q)
 			continue;
 		if (res->count > 0)
 			buf_append_char(&res->json, ',');
-		record_json(r, false, &res->json);
+		record_json(r, true, &res->json);
 		if (++res->count >= q->f.limit)
 			break;
 	}
@@ -982,7 +979,9 @@ query_run(struct scan_job *j)
 			snprintf(start, sizeof(start), "-");
 		buf_append_char(&res->json, '[');
 		while (!done) {
-			size_t i;
+			size_t i, nkeys = 0;
+			/* MGET and the matching records' keys */
+			char **keys = NULL;
 
 			snprintf(page, sizeof(page), "%u", MIN(HISTORY_PAGE, limit - res->scanned));
 			rep = kv_callv(h->kv, &error, "XREVRANGE", h->key_stream, end, start, "COUNT",
@@ -995,10 +994,11 @@ query_run(struct scan_job *j)
 			}
 			if (rep->elements == 0)
 				done = true;
+			keys = xcalloc(rep->elements + 1, sizeof(*keys));
 			for (i = 0; i < rep->elements; i++) {
 				const redisReply *e = rep->element[i];
 				const redisReply *fields;
-				const char *lj;
+				const char *id;
 
 				if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
 				    e->element[0]->type != REDIS_REPLY_STRING ||
@@ -1007,17 +1007,16 @@ query_run(struct scan_job *j)
 				snprintf(end, sizeof(end), "(%s", e->element[0]->str);
 				fields = e->element[1];
 				res->scanned++;
-				lj = field_str(fields, "j");
-				if (lj != NULL &&
+				id = field_str(fields, "id");
+				if (id != NULL &&
 				    match(&q->f, rule_key, field_str(fields, "a"), field_str(fields, "rules"),
 					  field_str(fields, "q"))) {
-					if (res->count > 0)
-						buf_append_char(&res->json, ',');
-					buf_append_str(&res->json, lj);
-					if (++res->count >= q->f.limit) {
-						done = true;
+					struct buf key = BUF_INIT;
+
+					buf_appendf(&key, "%shist:d:%s", kv_prefix(h->kv), id);
+					keys[nkeys++] = buf_steal(&key);
+					if (res->count + nkeys >= q->f.limit)
 						break;
-					}
 				}
 			}
 			if (!done && res->scanned >= limit) {
@@ -1025,6 +1024,36 @@ query_run(struct scan_job *j)
 				done = true;
 			}
 			kv_reply_free(rep);
+			if (nkeys > 0) {
+				/* the records themselves, in the stream's order; one
+				 * whose key expired before its stream entry is left out */
+				const char **argv = xcalloc(nkeys + 1, sizeof(*argv));
+
+				argv[0] = "MGET";
+				for (i = 0; i < nkeys; i++)
+					argv[i + 1] = keys[i];
+				rep = kv_call(h->kv, (int)nkeys + 1, argv, NULL, &error);
+				free(argv);
+				if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
+					res->status = 500;
+					res->error = rep != NULL ? "redis error" : "redis unavailable";
+					done = true;
+				}
+				for (i = 0; rep != NULL && rep->type == REDIS_REPLY_ARRAY &&
+					    i < rep->elements; i++) {
+					if (rep->element[i]->type != REDIS_REPLY_STRING)
+						continue;
+					if (res->count > 0)
+						buf_append_char(&res->json, ',');
+					buf_append(&res->json, rep->element[i]->str, rep->element[i]->len);
+					if (++res->count >= q->f.limit)
+						done = true;
+				}
+				kv_reply_free(rep);
+			}
+			for (i = 0; i < nkeys; i++)
+				free(keys[i]);
+			free(keys);
 		}
 		buf_append_char(&res->json, ']');
 	}

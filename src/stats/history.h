@@ -7,9 +7,12 @@
  * every node and kept across restarts:
  *   PREFIX hist            a stream, newest last; each entry has the
  *                          fields id, a (action), r (reason), rules
- *                          (",NAME,NAME,"), q (lower-cased search text)
- *                          and j (the record as the list shows it, JSON)
- *   PREFIX hist:d:<id>     the whole record (JSON), with a TTL of max_age
+ *                          (",NAME,NAME,") and q (lower-cased search
+ *                          text): what a search matches
+ *   PREFIX hist:d:<id>     the record (JSON), with a TTL of max_age; a
+ *                          search reads those of its matches (MGET), a
+ *                          lookup its one
+ * (Entries written by earlier versions also carry j, unused now.)
  * One Lua script writes a batch: XADD each record, SET its detail, then
  * trims the stream to max_records (deleting the details of what it drops)
  * and to max_age (XTRIM MINID), and sets the stream's TTL to max_age.
@@ -100,8 +103,9 @@ struct history_query *history_lookup(struct history *h, const char *id,
 				     history_done_fn *cb, void *ctx);
 void history_cancel(struct history_query *q);
 
-/* for tests and the JSON of one record: the list view and the full
- * record of a summary */
+/* for tests and the JSON of one record: the list view (at most 5
+ * recipients and 12 symbols, no details) or the full record (what
+ * searches and lookups return) of a summary */
 void history_record_json(const struct history_input *in, bool full, struct buf *out);
 
 #endif

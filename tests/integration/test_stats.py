@@ -238,9 +238,18 @@ LUA = Path(__file__).resolve().parent / "milter"
 
 def start(mxmoatd_factory, sink, redis, tmp_path, **kw):
     md = mxmoatd_factory(config(redis, signatures(tmp_path), **kw), downstream=sink)
-    harness.wait_until(lambda: http_get(md, "/healthz", token=None)[0] == 200, 10,
-                       what="mxmoatd's /healthz")
+    wait_healthy(md)
     return md
+
+
+def wait_healthy(md):
+    def healthy():
+        try:
+            return http_get(md, "/healthz", token=None)[0] == 200
+        except OSError:  # the HTTP listener may open after the SMTP one
+            return False
+
+    harness.wait_until(healthy, 10, what="mxmoatd's /healthz", alive=md.alive)
 
 
 def test_metrics_history_and_restart(tmp_path, sink, redis, mxmoatd_factory):
@@ -364,8 +373,7 @@ def test_metrics_history_and_restart(tmp_path, sink, redis, mxmoatd_factory):
     md2 = mxmoatd_factory(config(redis, tmp_path / "sigs", http={"token": TOKEN,
                                                                   "listen": md.config["http"]["listen"]}),
                           downstream=sink, name="mxmoatd2")
-    harness.wait_until(lambda: http_get(md2, "/healthz", token=None)[0] == 200, 10,
-                       what="the restarted mxmoatd")
+    wait_healthy(md2)
     assert api(md2, "/api/stats")["history"]["in_memory"] == 0
     d2 = api(md2, f"/api/decision/{rid}")
     assert d2 == d

@@ -220,7 +220,9 @@ test_counting(void **state)
 	assert_non_null(strstr(buf_cstr(&out),
 			       "mxmoat_plugin_duration_seconds_bucket{plugin=\"rules\",le=\"0.0025\"} 1\n"));
 	assert_non_null(strstr(buf_cstr(&out), "mxmoat_clamav_signatures 7\n"));
-	assert_non_null(strstr(buf_cstr(&out), "mxmoat_connections_active 2\n"));
+	assert_non_null(strstr(buf_cstr(&out), "mxmoat_connections_active{frontend=\"smtp\"} 2\n"));
+	assert_non_null(
+		strstr(buf_cstr(&out), "mxmoat_connections_active{frontend=\"milter\"} 0\n"));
 
 	buf_reset(&out);
 	stats_json(&out, &g, 5);
