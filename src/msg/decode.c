@@ -542,6 +542,21 @@ is_end_line(const char *l, size_t n)
 	return n == 3 && memcmp(l, "end", 3) == 0;
 }
 
+const char *
+decode_find(const char *hay, size_t n, const char *needle, size_t m)
+{
+	const char *end = hay + n, *c = hay;
+
+	if (m == 0)
+		return hay;
+	while (m <= (size_t)(end - c) && (c = memchr(c, needle[0], (size_t)(end - c) - m + 1)) != NULL) {
+		if (memcmp(c + 1, needle + 1, m - 1) == 0)
+			return c;
+		c++;
+	}
+	return NULL;
+}
+
 bool
 decode_uu_find(const char *p, size_t len, size_t from, struct decode_uu_block *b_r)
 {
@@ -549,7 +564,7 @@ decode_uu_find(const char *p, size_t len, size_t from, struct decode_uu_block *b
 	struct view name;
 
 	while (pos + 6 < len) {
-		const char *hit = memmem(p + pos, len - pos, "begin ", 6);
+		const char *hit = decode_find(p + pos, len - pos, "begin ", 6);
 
 		if (hit == NULL)
 			return false;

@@ -86,6 +86,11 @@ bool decode_uu_begin_line(const char *line, size_t len, struct view *name_r);
  * end of data (a zero-length line, or "end"), -1: not a uuencoded line */
 int decode_uu_line(const char *line, size_t len, struct buf *out);
 
+/* decode_find(): the first needle in hay, or NULL. memmem() that costs
+ * as far as the match also where a sanitizer's interceptor checks the
+ * whole haystack of every call (a loop of finds stays linear there) */
+const char *decode_find(const char *hay, size_t n, const char *needle, size_t m);
+
 /* an inline uuencoded file inside text */
 struct decode_uu_block {
 	size_t begin;  /* offset of the begin line */

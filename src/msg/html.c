@@ -1,6 +1,7 @@
 #include "msg/html.h"
 #include "msg/html_entities.h"
 #include "msg/charset.h"
+#include "msg/decode.h"
 #include "msg/url.h"
 #include "core/xalloc.h"
 
@@ -816,7 +817,7 @@ style_urls(struct html *h, struct view st)
 	size_t i = 0;
 
 	while (i + 4 < st.len) {
-		const char *u = memmem(st.p + i, st.len - i, "url(", 4);
+		const char *u = decode_find(st.p + i, st.len - i, "url(", 4);
 		size_t a, b;
 
 		if (u == NULL)
@@ -1069,7 +1070,7 @@ html_to_text(const char *s, size_t len, struct buf *text, struct buf *hidden, si
 			const char *end;
 
 			if (at + 3 < len && s[at + 2] == '-' && s[at + 3] == '-') {
-				end = memmem(s + at + 4, len - at - 4, "-->", 3);
+				end = decode_find(s + at + 4, len - at - 4, "-->", 3);
 				h->pos = end != NULL ? (size_t)(end - s) + 3 : len;
 			} else {
 				end = memchr(s + at, '>', len - at);

@@ -779,6 +779,16 @@ render_text(struct builder *b, struct open_part *op)
 	buf_deinit(&uc.host);
 }
 
+/* give back a buffer's unused capacity when it is large */
+static void
+buf_fit(struct buf *bf)
+{
+	if (bf->data == NULL || bf->cap <= bf->len + bf->len / 8 + 4096)
+		return;
+	bf->data = xrealloc(bf->data, bf->len + 1);
+	bf->cap = bf->len + 1;
+}
+
 /* --- nested parses ----------------------------------------------------------- */
 
 static void
@@ -899,6 +909,13 @@ on_part_end(struct builder *b, const struct mime_block *blk)
 		nested_parse(b, op, NULL);
 	} else if (is_text_part(part) && !info->is_multipart && !info->is_message) {
 		render_text(b, op);
+	}
+	if (!op->alias) {
+		/* what the part keeps is final: no slack past a 1/8 (the
+		 * root of a body-only parse is still being read from) */
+		buf_fit(&part->decoded);
+		buf_fit(&part->text);
+		buf_fit(&part->html_hidden);
 	}
 	b->mi->pub.flags |= part->flags;
 	pop_open(b);

@@ -194,6 +194,25 @@ test_uu_find(void **state)
 	buf_deinit(&out);
 }
 
+/* decode_find() finds what memmem() finds */
+static void
+test_find(void **state)
+{
+	static const char *const hays[] = { "", "b", "begi", "begin ", "xbegin begin ", "bbbegin ",
+					    "abc-->", "--->", "->-->" };
+	static const char *const needles[] = { "begin ", "-->", "b", "" };
+	size_t i, j;
+
+	for (i = 0; i < N_ELEMENTS(hays); i++) {
+		for (j = 0; j < N_ELEMENTS(needles); j++) {
+			size_t n = strlen(hays[i]), m = strlen(needles[j]);
+
+			assert_ptr_equal(decode_find(hays[i], n, needles[j], m),
+					 memmem(hays[i], n, needles[j], m));
+		}
+	}
+}
+
 static void
 test_uu_begin_line(void **state)
 {
@@ -226,6 +245,7 @@ main(void)
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_b64_round_trip),
 		cmocka_unit_test(test_uu_find),
+		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_uu_begin_line),
 		cmocka_unit_test(test_qp_word),
 	};

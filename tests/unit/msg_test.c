@@ -431,6 +431,8 @@ static const struct shape shapes[] = {
 	{ "HTML unclosed tag", "Content-Type: text/html\n\n<a href=\"", "<b x=1 " },
 	{ "bare CRs", "Content-Type: multipart/mixed; boundary=b\n\n", "--b\rx\r" },
 	{ "uuencode starts", "\n", "begin 644 a\n#86)C\n" },
+	{ "uuencode begin lines", "\n", "begin 644 a\n#86)C" },
+	{ "HTML comments", "Content-Type: text/html\n\n", "<!-- c -->x" },
 };
 
 static double
