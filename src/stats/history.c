@@ -151,13 +151,6 @@ struct hist_rec {
 	/* the strings follow in the same allocation */
 };
 
-/* the record's texts, built on demand */
-struct hist_text {
-	struct buf rules;          /* ",name,name," lower-cased */
-	struct buf q;              /* lower-cased search text */
-	struct buf json;           /* the record */
-};
-
 static int
 by_score_desc(const void *a, const void *b)
 {
@@ -390,25 +383,6 @@ record_keys(const struct hist_rec *r, struct buf *rules, struct buf *q)
 	append_lower(q, buf_cstr(rules));
 }
 
-static void
-text_build(const struct hist_rec *r, struct hist_text *t)
-{
-	memset(t, 0, sizeof(*t));
-	/* typical sizes: one allocation each, no regrowth */
-	buf_reserve(&t->q, 512);
-	buf_reserve(&t->json, 2048);
-	record_keys(r, &t->rules, &t->q);
-	record_json(r, true, &t->json);
-}
-
-static void
-text_deinit(struct hist_text *t)
-{
-	buf_deinit(&t->rules);
-	buf_deinit(&t->q);
-	buf_deinit(&t->json);
-}
-
 void
 history_record_json(const struct history_input *in, bool full, struct buf *out)
 {
@@ -581,9 +555,13 @@ history_add(struct history *h, const struct history_input *in)
 static bool
 write_batch(struct history *h, struct hist_rec **recs, size_t n)
 {
-	size_t argc = 3 + 3 + n * HISTORY_FIELDS, i, k = 0;
+	size_t argc = 3 + 3 + n * HISTORY_FIELDS, i, k = 0, j;
 	const char **argv = xcalloc(argc, sizeof(*argv));
-	struct hist_text *texts = xcalloc(n, sizeof(*texts));
+	size_t *lens = xcalloc(argc, sizeof(*lens));
+	/* the records' texts, back to back in one buffer: offsets first (it
+	 * moves as it grows), pointers once it is complete */
+	struct buf all = BUF_INIT, rules = BUF_INIT;
+	size_t *seg = xcalloc(n * 3 + 1, sizeof(*seg));
 	char maxn[24], age[24];
 	const char *error = NULL;
 	redisReply *rep;
@@ -599,16 +577,39 @@ write_batch(struct history *h, struct hist_rec **recs, size_t n)
 	argv[k++] = kv_prefix(h->kv);
 	argv[k++] = maxn;
 	argv[k++] = age;
+	buf_reserve(&all, n * 2560);
 	for (i = 0; i < n; i++) {
-		text_build(recs[i], &texts[i]);
-		argv[k++] = recs[i]->id_text;
-		argv[k++] = recs[i]->action_name;
-		argv[k++] = recs[i]->reason;
-		argv[k++] = buf_cstr(&texts[i].rules);
-		argv[k++] = buf_cstr(&texts[i].q);
-		argv[k++] = buf_cstr(&texts[i].json);
+		seg[i * 3] = all.len;
+		buf_reset(&rules);
+		record_keys(recs[i], &rules, &all);
+		seg[i * 3 + 1] = all.len;
+		buf_append(&all, rules.data, rules.len);
+		seg[i * 3 + 2] = all.len;
+		record_json(recs[i], true, &all);
 	}
-	rep = kv_call(h->kv, (int)k, argv, NULL, &error);
+	seg[n * 3] = all.len;
+	for (j = 0; j < k; j++)
+		lens[j] = strlen(argv[j]);
+	for (i = 0; i < n; i++) {
+		static const int order[3] = { 1, 0, 2 }; /* rules, search text, JSON */
+		size_t f;
+
+		argv[k] = recs[i]->id_text;
+		lens[k++] = ID_STR_LEN;
+		argv[k] = recs[i]->action_name;
+		lens[k] = strlen(argv[k]);
+		k++;
+		argv[k] = recs[i]->reason;
+		lens[k] = strlen(argv[k]);
+		k++;
+		for (f = 0; f < 3; f++) {
+			size_t at = i * 3 + (size_t)order[f];
+
+			argv[k] = all.data + seg[at];
+			lens[k++] = seg[at + 1] - seg[at];
+		}
+	}
+	rep = kv_call(h->kv, (int)k, argv, lens, &error);
 	ok = rep != NULL && rep->type != REDIS_REPLY_ERROR;
 	pthread_mutex_lock(&h->lock);
 	/* one line when writing starts failing and one when it works again:
@@ -626,9 +627,10 @@ write_batch(struct history *h, struct hist_rec **recs, size_t n)
 		buf_deinit(&b);
 	}
 	kv_reply_free(rep);
-	for (i = 0; i < n; i++)
-		text_deinit(&texts[i]);
-	free(texts);
+	buf_deinit(&all);
+	buf_deinit(&rules);
+	free(seg);
+	free(lens);
 	free(argv);
 	return ok;
 }
