@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <time.h>
 
+#define PROGRESS_WIDTH 30
+
 struct learner {
 	const struct conf *conf;
 	struct bayes_store *store;
@@ -47,11 +49,19 @@ draw(struct learner *l, bool last)
 	int64_t now = now_ms();
 	double s = (double)(now - l->started_ms) / 1000.0;
 
+	char bar[PROGRESS_WIDTH + 1];
+	size_t done, i;
+
 	if (!l->progress || (!last && now - l->drawn_ms < 200))
 		return;
 	l->drawn_ms = now;
-	fprintf(stderr, "\rlearning: %zu/%zu files, %llu messages, %.0f msg/s%s", l->next,
-		l->nitems, (unsigned long long)l->res->messages,
+	/* files taken so far; the last batches are still on their way */
+	done = l->nitems > 0 ? l->next * PROGRESS_WIDTH / l->nitems : PROGRESS_WIDTH;
+	for (i = 0; i < PROGRESS_WIDTH; i++)
+		bar[i] = i < done ? '#' : '.';
+	bar[PROGRESS_WIDTH] = '\0';
+	fprintf(stderr, "\rlearning [%s] %zu/%zu files, %llu messages, %.0f msg/s%s", bar,
+		l->next, l->nitems, (unsigned long long)l->res->messages,
 		s > 0 ? (double)l->res->messages / s : 0.0, last ? "\n" : "  ");
 }
 

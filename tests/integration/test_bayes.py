@@ -213,7 +213,8 @@ def test_learn_mbox_and_directories_progress_only_on_a_tty(tmp_path, redis):
     drawn = os.read(master, 65536).decode()
     os.close(master)
     assert p.returncode == 0
-    assert re.search(r"\rlearning: 1/1 files, 3 messages, \d+ msg/s", drawn), repr(drawn)
+    assert re.search(r"\rlearning \[#{30}\] 1/1 files, 3 messages, \d+ msg/s\r?\n", drawn), \
+        repr(drawn)
     assert "3 moved from ham" in p.stdout
 
 
