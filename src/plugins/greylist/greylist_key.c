@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 
 /* the Public Suffix List: rules as written ("com", "*.ck", "!www.ck"),
  * sorted for bsearch */
@@ -468,6 +469,20 @@ greylist_key_client(const struct greylist_key_opts *o, const char *ip, const cha
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+/* SHA-256 fetched once: EVP_sha256() makes OpenSSL 3 look the
+ * implementation up again at every digest (the larger part of the cost
+ * of a cached decision on the event loop) */
+static const EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (sha256_md == NULL)
+		sha256_md = EVP_sha256();
+}
+
 void
 greylist_key_hash(const char *prefix, char kind, const void *material, size_t len,
 		  struct buf *out)
@@ -478,7 +493,8 @@ greylist_key_hash(const char *prefix, char kind, const void *material, size_t le
 	uint32_t acc = 0;
 	int bits = 0;
 
-	if (EVP_Digest(material, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 16)
+	pthread_once(&sha256_once, sha256_fetch);
+	if (EVP_Digest(material, len, md, &mdlen, sha256_md, NULL) != 1 || mdlen < 16)
 		panic("SHA-256 failed");
 	buf_appendf(out, "%sgl:%c:", prefix, kind);
 	/* 128 bits -> 22 characters */

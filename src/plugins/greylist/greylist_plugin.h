@@ -7,7 +7,8 @@
  *   greylist_data_plugin  SCAN_STAGE_DATA, priority after the rules, for
  *                         messages whose score so far is in the band.
  *
- * A decision: authenticated and trusted clients are skipped (check());
+ * A decision: authenticated clients and trusted ones ([scan]
+ * trusted_networks, set by the pipeline) are skipped (check());
  * the static whitelists (greylist_list.h) are looked at without Redis;
  * then ONE Redis round trip (a Lua script, atomic, with Redis's clock so
  * that nodes with different clocks agree) reads the auto-whitelist entry
