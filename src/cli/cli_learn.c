@@ -84,8 +84,6 @@ flush(struct learner *l, struct batch *b)
 		for (i = 0; i < b->n; i++)
 			l->res->results[b->msgs[i].result]++;
 		l->res->messages += b->n;
-		if (c.buckets != 0)
-			l->res->counts = c;
 	}
 	draw(l, false);
 	pthread_mutex_unlock(&l->lock);
@@ -171,5 +169,13 @@ cli_learn_items(const struct conf *conf, struct bayes_store *st,
 	draw(&l, true);
 	pthread_mutex_destroy(&l.lock);
 	res->seconds = (double)(now_ms() - l.started_ms) / 1000.0;
+	/* the totals once every batch is in (the threads' last replies may
+	 * arrive in any order) */
+	if (res->error[0] == '\0') {
+		const char *error = NULL;
+
+		if (bayes_store_counts(st, &res->counts, &error) < 0)
+			snprintf(res->error, sizeof(res->error), "%s", error);
+	}
 	return res->error[0] != '\0' ? -1 : 0;
 }

@@ -27,7 +27,7 @@ struct cli_learn_item {
 struct cli_learn_result {
 	uint64_t results[BAYES_UNKNOWN + 1]; /* per enum bayes_learn_result */
 	uint64_t messages, unreadable;
-	struct bayes_counts counts;          /* after the last batch */
+	struct bayes_counts counts;          /* the database's, at the end */
 	double seconds;
 	char error[200];                     /* "" = no Redis error */
 };

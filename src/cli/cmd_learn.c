@@ -64,14 +64,6 @@ do_learn(const struct conf *conf, struct bayes_store *st, const struct cli_msg_f
 		fprintf(stderr, "mxmoat: redis: %s\n", r.error);
 		return 1;
 	}
-	if (r.counts.buckets == 0) {
-		const char *error = NULL;
-
-		if (bayes_store_counts(st, &r.counts, &error) < 0) {
-			fprintf(stderr, "mxmoat: redis: %s\n", error);
-			return 1;
-		}
-	}
 	print_counts(st, &r.counts);
 	return 0;
 }
