@@ -184,6 +184,55 @@ bare_address(const char *text, size_t len, size_t at, size_t floor, size_t *star
 	return k;
 }
 
+/* blanks in a spaced-out host: at most a few in a row */
+static size_t
+skip_blanks(const char *text, size_t len, size_t k)
+{
+	size_t n = 0;
+
+	while (k < len && n < 3 && (text[k] == ' ' || text[k] == '\t')) {
+		k++;
+		n++;
+	}
+	return k;
+}
+
+/* "www . evil . example": a host spelled out with blanks around its dots
+ * for a reader to type (no client links it, filters that look for URLs
+ * miss it). Labels of ASCII letters, digits and '-', a last label of 2
+ * to 24 letters, at least one blank. Returns the end, 0 if none. */
+static size_t
+spaced_www(const char *text, size_t len, size_t i)
+{
+	size_t k = i + 3, end = 0, labels = 0, last = 0;
+	bool blank = false;
+
+	if (len - i < 3 || strncasecmp(text + i, "www", 3) != 0)
+		return 0;
+	while (k < len && k - i < DOMAIN_MAX) {
+		size_t d = skip_blanks(text, len, k), l;
+
+		if (d >= len || text[d] != '.')
+			break;
+		l = skip_blanks(text, len, d + 1);
+		blank = blank || d > k || l > d + 1;
+		for (k = l; k < len && (is_alpha(text[k]) || is_digit(text[k]) || text[k] == '-'); k++)
+			;
+		if (k == l)
+			break;
+		labels++;
+		last = l;
+		end = k;
+	}
+	if (!blank || labels < 2 || end - last < 2 || end - last > 24)
+		return 0;
+	for (k = last; k < end; k++) {
+		if (!is_alpha(text[k]))
+			return 0;
+	}
+	return end;
+}
+
 /* the next ':', 'w'/'W', 'f'/'F' or '@' at or after i: where a URL can be
  * recognised */
 struct scan_pos {
@@ -248,14 +297,19 @@ url_scan(const char *text, size_t len, url_scan_fn *cb, void *ctx)
 			}
 		} else if (text[i] == '@') {
 			end = bare_address(text, len, i, floor, &start);
-		} else if (text[i] != ':' && (pre = schemeless_prefix(text + i, len - i, &scheme)) > 0 &&
+		} else if (text[i] != ':' &&
 			   (i == 0 || !(is_alpha(text[i - 1]) || is_digit(text[i - 1]) ||
 					text[i - 1] == '.' || text[i - 1] == '/' || text[i - 1] == '@' ||
 					text[i - 1] == '-'))) {
-			end = url_end(text, len, i);
-			/* a host with a dot after the prefix */
-			if (end <= i + pre + 1 || memchr(text + i + pre, '.', end - i - pre) == NULL)
-				end = 0;
+			if ((pre = schemeless_prefix(text + i, len - i, &scheme)) > 0) {
+				end = url_end(text, len, i);
+				/* a host with a dot after the prefix */
+				if (end <= i + pre + 1 ||
+				    memchr(text + i + pre, '.', end - i - pre) == NULL)
+					end = 0;
+			}
+			if (end == 0)
+				end = spaced_www(text, len, i);
 		}
 		if (end > 0) {
 			if (!cb(ctx, (struct view){ text + start, end - start }))
@@ -562,6 +616,22 @@ url_normalise(const char *raw, size_t len, struct buf *url_r, struct buf *host_r
 			scheme[slen] = lower(raw[slen]);
 		scheme[slen] = '\0';
 		i++;
+	} else if (len > 3 && strncasecmp(raw, "www", 3) == 0 && (raw[3] == ' ' || raw[3] == '\t' ||
+		   memchr(raw, ' ', len) != NULL || memchr(raw, '\t', len) != NULL) &&
+		   memchr(raw, '/', len) == NULL) {
+		/* a spaced-out host (url_scan): read without the blanks */
+		struct buf compact = BUF_INIT;
+		size_t k;
+		bool r;
+
+		for (k = 0; k < len; k++) {
+			if (raw[k] != ' ' && raw[k] != '\t')
+				buf_append_char(&compact, raw[k]);
+		}
+		r = compact.len < len &&
+		    url_normalise(compact.data, compact.len, url_r, host_r, is_ip_r);
+		buf_deinit(&compact);
+		return r;
 	} else if (schemeless_prefix(raw, len, &implied) > 0) {
 		memcpy(scheme, implied, strlen(implied) + 1);
 		i = 0;

@@ -7,7 +7,9 @@
  * "/\" after the colon), schemeless "www." ("www1." .. "www99.") and
  * "ftp." hosts, mailto:, and bare addresses "local@domain.tld" (a local
  * part of at most 64 bytes, a domain with a top-level label of two
- * letters or more; SpamAssassin's uri rules see them as mailto:). Each
+ * letters or more; SpamAssassin's uri rules see them as mailto:), and
+ * hosts spelled out with blanks around their dots for a reader to type
+ * ("www . evil . example", normalised without the blanks). Each
  * candidate ends at white space, a quote, '<' or '>'; trailing
  * punctuation (".,;:!?" and an unbalanced ')') is left out.
  *
