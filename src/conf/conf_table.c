@@ -335,7 +335,9 @@ const struct conf_key conf_keys[] = {
 	{ "clamav", "max_file_size", CONF_T_SIZE, OFF(clamav_max_file_size), "100M", NULL, 0,
 	  "libclamav: size of one file, also one inside an archive (its size as the\n"
 	  "archive declares it: ClamAV itself would scan a truncated copy); past\n"
-	  "it: unscannable. Keep it above [smtp] max_message_size." },
+	  "it: unscannable. Keep it above [smtp] max_message_size. With clamd, set\n"
+	  "it to clamd's MaxFileSize: clamd skips larger archive members and answers\n"
+	  "OK; mxmoat makes ZIP attachments declaring such members unscannable." },
 	{ "clamav", "max_recursion", CONF_T_COUNT, OFF(clamav_max_recursion), "17", NULL, 255,
 	  "libclamav: nesting of archives and containers; deeper: unscannable." },
 	{ "clamav", "max_files", CONF_T_COUNT, OFF(clamav_max_files), "10000", NULL, 0,

@@ -235,6 +235,16 @@ reload_done(struct scan_job *j)
 	bool watch = rj->current != NULL;
 
 	d->reloading = false;
+	if (d->server == NULL) {
+		/* shutting down: server_free() is draining the scan pool (the
+		 * timers are gone too) */
+		scan_engine_unref(&rj->engine);
+		scan_engine_unref(&rj->current);
+		conf_unref(&rj->conf);
+		free(rj->error);
+		free(rj);
+		return;
+	}
 	if (watch && rj->stale_plugin == NULL) {
 		/* nothing changed on disk */
 	} else if (rj->engine == NULL) {

@@ -248,6 +248,20 @@ test_zip_encrypted(void **state)
 	z[len - 22 + 12] = 0xff;
 	z[len - 22 + 13] = 0xff;
 	assert_false(attach_policy_zip_encrypted(z, len, member, sizeof(member)));
+	/* declared sizes (2 bytes each here) */
+	len = make_zip(z, names, plain, 2);
+	assert_true(attach_policy_zip_oversized(z, len, 1, member, sizeof(member)));
+	assert_string_equal(member, "readme.txt");
+	assert_false(attach_policy_zip_oversized(z, len, 2, member, sizeof(member)));
+	assert_false(attach_policy_zip_oversized(z, len, 0, member, sizeof(member)));
+	/* the central directory's size of the second member */
+	z[len - 22 - 46 - 10 + 24] = 0x10;
+	z[len - 22 - 46 - 10 + 26] = 0x01;
+	assert_true(attach_policy_zip_oversized(z, len, 1000, member, sizeof(member)));
+	assert_string_equal(member, "secret.doc");
+	/* ZIP64 (sizes elsewhere): not judged here */
+	memset(z + len - 22 - 46 - 10 + 24, 0xff, 4);
+	assert_false(attach_policy_zip_oversized(z, len, 1000, member, sizeof(member)));
 	/* not a ZIP */
 	assert_false(attach_policy_zip_encrypted("PK", 2, member, sizeof(member)));
 	assert_false(attach_policy_zip_encrypted("%PDF-1.4 and some more text here..", 34, NULL, 0));

@@ -530,6 +530,10 @@ test_engine(void **state)
 	av_findings_init(&f);
 	assert_int_equal(av_engine_scan(e, 3, "harmless", 8, NULL, 0, "clean.txt", &f, serr, sizeof(serr)), 0);
 	assert_int_equal(f.n, 0);
+	/* libclamav ignores files of 5 bytes and less: not an error either */
+	assert_int_equal(av_engine_scan(e, 4, "hi\r\n", 4, NULL, 0, "tiny.txt", &f, serr, sizeof(serr)), 0);
+	assert_int_equal(av_engine_scan(e, 4, "hello", 5, NULL, 0, "tiny.txt", &f, serr, sizeof(serr)), 0);
+	assert_int_equal(f.n, 0);
 	/* again: from libclamav's clean cache, still a scan (not an error) */
 	assert_int_equal(av_engine_scan(e, 4, "harmless", 8, NULL, 0, "clean.txt", &f, serr, sizeof(serr)), 0);
 	assert_int_equal(f.n, 0);

@@ -332,30 +332,25 @@ le16(const unsigned char *p)
 #define ZIP_LFH_SIZE 30
 #define ZIP_MAX_COMMENT 65535
 
+/* one member: its flags, uncompressed size (UINT32_MAX: unknown here,
+ * ZIP64 or a data descriptor) and name; true stops the walk */
+typedef bool zip_member_fn(void *ctx, unsigned int flags, uint32_t size,
+			   const unsigned char *name, size_t nlen);
+
+/* the first local header, then every central directory entry (found from
+ * the end record, which may be followed by a comment); true if fn stopped
+ * the walk */
 static bool
-copy_member(const unsigned char *name, size_t n, char *member_r, size_t member_len)
+zip_walk(const unsigned char *d, size_t len, zip_member_fn *fn, void *ctx)
 {
-	if (member_r != NULL)
-		snprintf(member_r, member_len, "%.*s", (int)MIN(n, member_len - 1), name);
-	return true;
-}
+	size_t eocd = SIZE_MAX, back, cd, i;
 
-bool
-attach_policy_zip_encrypted(const void *data, size_t len, char *member_r, size_t member_len)
-{
-	const unsigned char *d = data;
-	size_t eocd = SIZE_MAX, back, cd, end, i;
-
-	if (member_r != NULL && member_len > 0)
-		member_r[0] = '\0';
 	if (len < ZIP_LFH_SIZE || memcmp(d, "PK\3\4", 4) != 0)
 		return false;
-	/* the first member, whatever the rest looks like */
-	if ((le16(d + 6) & 1) != 0 &&
-	    ZIP_LFH_SIZE + (size_t)le16(d + 26) <= len)
-		return copy_member(d + ZIP_LFH_SIZE, le16(d + 26), member_r, member_len);
-	/* the central directory: every member (found from the end record,
-	 * which may be followed by a comment) */
+	if (ZIP_LFH_SIZE + (size_t)le16(d + 26) <= len &&
+	    fn(ctx, le16(d + 6), (le16(d + 6) & 8) != 0 ? UINT32_MAX : le32(d + 22),
+	       d + ZIP_LFH_SIZE, le16(d + 26)))
+		return true;
 	for (back = ZIP_EOCD_SIZE; back <= MIN(len, ZIP_EOCD_SIZE + ZIP_MAX_COMMENT); back++) {
 		if (memcmp(d + len - back, "PK\5\6", 4) == 0) {
 			eocd = len - back;
@@ -365,18 +360,59 @@ attach_policy_zip_encrypted(const void *data, size_t len, char *member_r, size_t
 	if (eocd == SIZE_MAX || le32(d + eocd + 12) > eocd)
 		return false;
 	cd = eocd - le32(d + eocd + 12);
-	end = eocd;
-	for (i = cd; i + ZIP_CDH_SIZE <= end && memcmp(d + i, "PK\1\2", 4) == 0;) {
+	for (i = cd; i + ZIP_CDH_SIZE <= eocd && memcmp(d + i, "PK\1\2", 4) == 0;) {
 		size_t n = le16(d + i + 28);
 		size_t next = i + ZIP_CDH_SIZE + n + le16(d + i + 30) + le16(d + i + 32);
 
-		if (next > end)
+		if (next > eocd)
 			break;
-		if ((le16(d + i + 8) & 1) != 0)
-			return copy_member(d + i + ZIP_CDH_SIZE, n, member_r, member_len);
+		if (fn(ctx, le16(d + i + 8), le32(d + i + 24), d + i + ZIP_CDH_SIZE, n))
+			return true;
 		i = next;
 	}
 	return false;
+}
+
+struct zip_find {
+	uint64_t max_size; /* 0: look for encryption */
+	char *member;
+	size_t member_len;
+};
+
+static bool
+zip_find_member(void *ctx, unsigned int flags, uint32_t size, const unsigned char *name,
+		size_t nlen)
+{
+	struct zip_find *zf = ctx;
+
+	if (zf->max_size == 0 ? (flags & 1) == 0
+			      : size == UINT32_MAX || (uint64_t)size <= zf->max_size)
+		return false;
+	if (zf->member != NULL && zf->member_len > 0)
+		snprintf(zf->member, zf->member_len, "%.*s", (int)MIN(nlen, zf->member_len - 1),
+			 name);
+	return true;
+}
+
+bool
+attach_policy_zip_encrypted(const void *data, size_t len, char *member_r, size_t member_len)
+{
+	struct zip_find zf = { 0, member_r, member_len };
+
+	if (member_r != NULL && member_len > 0)
+		member_r[0] = '\0';
+	return zip_walk(data, len, zip_find_member, &zf);
+}
+
+bool
+attach_policy_zip_oversized(const void *data, size_t len, uint64_t max_size, char *member_r,
+			    size_t member_len)
+{
+	struct zip_find zf = { max_size, member_r, member_len };
+
+	if (member_r != NULL && member_len > 0)
+		member_r[0] = '\0';
+	return max_size > 0 && zip_walk(data, len, zip_find_member, &zf);
 }
 
 const char *

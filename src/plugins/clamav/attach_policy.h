@@ -65,6 +65,10 @@ const char *attach_policy_sniff(const void *data, size_t len);
  * clamd's) to open. */
 bool attach_policy_zip_encrypted(const void *data, size_t len, char *member_r,
 				 size_t member_len);
+/* attach_policy_zip_oversized(): does a member of this ZIP archive declare
+ * an uncompressed size over max_size (0: no limit)? Its name as above. */
+bool attach_policy_zip_oversized(const void *data, size_t len, uint64_t max_size,
+				 char *member_r, size_t member_len);
 /* attach_policy_safe_name(): a file name for replies, logs and headers:
  * printable ASCII only (others as '?'), at most max bytes ("..." when
  * cut), into out (reset first). */

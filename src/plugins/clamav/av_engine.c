@@ -21,6 +21,9 @@
  * limit by libclamav's extractor (it trims output to whole blocks below
  * the limit); it is treated as over the limit */
 #define TRIM_SLACK (64 * 1024)
+/* libclamav ignores files this small without looking at them (1.4:
+ * cli_magic_scan "File too small"): no file-inspection callback is due */
+#define IGNORED_SIZE 5
 /* how long process exit waits for engines being freed */
 #define FREE_WAIT_MS 30000
 /* libclamav's load-time messages kept for the error text */
@@ -64,7 +67,19 @@ struct scan_ctx {
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static cl_error_t init_status = CL_SUCCESS;
-static int pending_frees;
+/* engines being freed: one thread frees them one after the other (two
+ * cl_engine_free() at once, or one still running while the process
+ * exits, have crashed mxmoatd at SIGTERM); process exit joins it */
+struct free_item {
+	struct cl_engine *cl;
+	struct free_item *next;
+};
+static pthread_mutex_t free_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t free_cond = PTHREAD_COND_INITIALIZER;
+static pthread_mutex_t free_running = PTHREAD_MUTEX_INITIALIZER; /* one at a time */
+static struct free_item *free_queue;
+static bool free_started, free_exiting;
+static pthread_t free_tid;
 /* libclamav reports load problems through the message callback without a
  * context: the thread that loads collects them here */
 static __thread struct buf *load_messages;
@@ -130,11 +145,18 @@ on_message(enum cl_msg severity, const char *fullmsg, const char *msg, void *con
 static void
 wait_frees(void)
 {
-	uint64_t t0 = now_ms();
+	struct timespec deadline;
 
-	while (__atomic_load_n(&pending_frees, __ATOMIC_ACQUIRE) > 0 &&
-	       now_ms() - t0 < FREE_WAIT_MS)
-		usleep(10000);
+	pthread_mutex_lock(&free_mutex);
+	free_exiting = true;
+	pthread_cond_broadcast(&free_cond);
+	pthread_mutex_unlock(&free_mutex);
+	if (!free_started)
+		return;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += FREE_WAIT_MS / 1000;
+	/* past the deadline the process exits with the engine half freed */
+	(void)pthread_timedjoin_np(free_tid, NULL, &deadline);
 }
 
 static void
@@ -360,9 +382,24 @@ av_engine_new(const struct av_engine_settings *s, struct av_engine **engine_r, c
 static void *
 free_thread(void *arg)
 {
-	cl_engine_free(arg);
-	__atomic_sub_fetch(&pending_frees, 1, __ATOMIC_ACQ_REL);
-	return NULL;
+	pthread_mutex_lock(&free_mutex);
+	for (;;) {
+		struct free_item *it;
+
+		while (free_queue == NULL && !free_exiting)
+			pthread_cond_wait(&free_cond, &free_mutex);
+		if ((it = free_queue) == NULL)
+			break;
+		free_queue = it->next;
+		pthread_mutex_unlock(&free_mutex);
+		pthread_mutex_lock(&free_running);
+		cl_engine_free(it->cl);
+		pthread_mutex_unlock(&free_running);
+		free(it);
+		pthread_mutex_lock(&free_mutex);
+	}
+	pthread_mutex_unlock(&free_mutex);
+	return arg;
 }
 
 void
@@ -376,15 +413,31 @@ av_engine_free(struct av_engine **ep)
 	if (e->have_stat)
 		cl_statfree(&e->stat);
 	if (e->cl != NULL) {
-		pthread_attr_t attr;
-		pthread_t t;
+		struct free_item *it = xcalloc(1, sizeof(*it)), **tail;
+		bool now = false;
 
-		__atomic_add_fetch(&pending_frees, 1, __ATOMIC_ACQ_REL);
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&t, &attr, free_thread, e->cl) != 0)
-			free_thread(e->cl);
-		pthread_attr_destroy(&attr);
+		it->cl = e->cl;
+		pthread_mutex_lock(&free_mutex);
+		if (!free_started && !free_exiting &&
+		    pthread_create(&free_tid, NULL, free_thread, NULL) == 0)
+			free_started = true;
+		if (free_started && !free_exiting) {
+			for (tail = &free_queue; *tail != NULL; tail = &(*tail)->next)
+				;
+			*tail = it;
+			pthread_cond_signal(&free_cond);
+		} else {
+			now = true;
+		}
+		pthread_mutex_unlock(&free_mutex);
+		if (now) {
+			/* no thread (or the process is exiting): here, after
+			 * any other engine being freed */
+			pthread_mutex_lock(&free_running);
+			cl_engine_free(it->cl);
+			pthread_mutex_unlock(&free_running);
+			free(it);
+		}
 	}
 	free(e->database);
 	free(e);
@@ -444,6 +497,8 @@ av_engine_scan(const struct av_engine *e, uint64_t id, const void *data, size_t 
 	size_t before = f->n + f->dropped;
 	int ret = 0;
 
+	if (spool != NULL)
+		len = (size_t)spool_size(spool);
 	if ((flags & AV_SCAN_NO_MAIL_PARSER) != 0)
 		opt.parse &= ~(uint32_t)CL_SCAN_PARSE_MAIL;
 
@@ -453,7 +508,7 @@ av_engine_scan(const struct av_engine *e, uint64_t id, const void *data, size_t 
 	ctx->where = where;
 	snprintf(ctx->cur_where, sizeof(ctx->cur_where), "%s", where);
 	if (spool != NULL)
-		map = cl_fmap_open_handle(spool, 0, (size_t)spool_size(spool), spool_pread, 1);
+		map = cl_fmap_open_handle(spool, 0, len, spool_pread, 1);
 	else
 		map = cl_fmap_open_memory(data, len);
 	if (map == NULL) {
@@ -468,7 +523,7 @@ av_engine_scan(const struct av_engine *e, uint64_t id, const void *data, size_t 
 	switch (r) {
 	case CL_CLEAN:
 	case CL_VIRUS:
-		if (!ctx->inspected) {
+		if (!ctx->inspected && len > IGNORED_SIZE) {
 			/* nothing was scanned, whatever libclamav says (1.4.6:
 			 * CL_CLEAN when it cannot create its temporary directory) */
 			snprintf(err, errlen, "nothing scanned%s%s", ctx->error[0] != '\0' ? ": " : "",

@@ -26,8 +26,8 @@
  *
  * av_engine_free() hands the cl_engine to a thread of its own: freeing
  * millions of signatures takes a second, and the last reference to an old
- * snapshot is often dropped on the event loop. Process exit waits for
- * such threads (bounded).
+ * snapshot is often dropped on the event loop. That thread frees engines
+ * one after the other; process exit lets it finish and joins it (bounded).
  *
  * av_engine_is_stale(): has the database directory changed since load?
  * (cl_statchkdir; a few stat() calls.)

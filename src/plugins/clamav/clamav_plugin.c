@@ -37,6 +37,7 @@ struct clamav_state {
 	bool scan_raw;
 	enum conf_av_raw_parser raw_parser;
 	uint64_t budget_ms;
+	uint64_t max_file_size;
 	enum conf_av_error on_error;
 	char scanned_by[64];
 };
@@ -77,6 +78,7 @@ plugin_init(const struct conf *conf, void **state_r, bool *enabled_r, char **err
 	st->scan_raw = conf->clamav_scan_raw;
 	st->raw_parser = conf->clamav_raw_mail_parser;
 	st->budget_ms = conf->clamav_max_scan_time_ms;
+	st->max_file_size = conf->clamav_max_file_size;
 	st->on_error = conf->clamav_on_error;
 	if (st->backend == CONF_AV_LIBCLAMAV) {
 		struct av_engine_settings s;
@@ -186,8 +188,10 @@ scan_part(void *ctx, const struct msg *m, unsigned int reading, const struct msg
 		return true;
 	part_where(reading, part, where, sizeof(where));
 	/* clamd reports encrypted archives only with AlertEncrypted in its
-	 * own clamd.conf: never "clean" for a site's clamd without it.
-	 * libclamav in-process always has the alert on (av_engine.c). */
+	 * own clamd.conf, and skips archive members over its MaxFileSize
+	 * answering OK even with AlertExceedsMax: never "clean" for those.
+	 * libclamav in-process has the alert on and its metadata callback
+	 * (av_engine.c). */
 	if (rc->st->backend == CONF_AV_CLAMD) {
 		char member[AV_WHERE_MAX], inside[2 * AV_WHERE_MAX];
 
@@ -195,6 +199,11 @@ scan_part(void *ctx, const struct msg *m, unsigned int reading, const struct msg
 						sizeof(member))) {
 			snprintf(inside, sizeof(inside), "%s/%s", where, member);
 			av_findings_add(&rc->f, AV_ENCRYPTED, "Heuristics.Encrypted.Zip", inside);
+		}
+		if (attach_policy_zip_oversized(part->decoded.data, part->decoded.len,
+						rc->st->max_file_size, member, sizeof(member))) {
+			snprintf(inside, sizeof(inside), "%s/%s", where, member);
+			av_findings_add(&rc->f, AV_LIMIT, "MaxFileSize", inside);
 		}
 	}
 	scan_object(rc, part->decoded.data, part->decoded.len, NULL, 0, where);
