@@ -373,10 +373,22 @@ stats_txn_end(const struct summary *sm)
 	enum stats_action a;
 	const char *reason;
 
-	summary_log(sm);
+	/* the log line says what the metrics and the history say: a
+	 * transaction whose recipients were all greylisted, then QUIT, is a
+	 * greylisting, not an abort */
+	a = stats_classify(sm, &reason);
+	if (strcmp(action_names[a], sm->action != NULL ? sm->action : "") == 0 &&
+	    reason == sm->reason) {
+		summary_log(sm);
+	} else {
+		struct summary logged = *sm;
+
+		logged.action = action_names[a];
+		logged.reason = reason;
+		summary_log(&logged);
+	}
 	if (!stats_enabled())
 		return;
-	a = stats_classify(sm, &reason);
 	count_txn(sm, a, reason);
 	h = __atomic_load_n(&g_history, __ATOMIC_ACQUIRE);
 	if (h != NULL) {

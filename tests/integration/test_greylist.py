@@ -161,6 +161,11 @@ def test_first_attempt_early_retry_then_delivered_through_postfix(redis, postfix
         assert code == 451
         left = int(REPLY_EARLY.match(text.decode()[6:]).group(1))
         assert 1 <= left <= DELAY
+    # its summary line says greylist (as the metrics and the history do),
+    # with the 451 as the reply, not the RSET's 250
+    grey = md.wait_summaries(2)[1]
+    assert (grey["action"], grey["reason"]) == ("greylist", "greylist"), grey
+    assert grey["reply"].startswith("451 4.7.1 "), grey
 
     time.sleep(DELAY + 1.2)
     with smtplib.SMTP(md.host, md.port, timeout=10) as s:
