@@ -375,11 +375,12 @@ stats_txn_end(const struct summary *sm)
 
 	/* the log line says what the metrics and the history say: a
 	 * transaction whose recipients were all greylisted, then QUIT, is a
-	 * greylisting, not an abort */
+	 * greylisting, not an abort; a message greylisted at DATA is one
+	 * too, not a tempfail */
 	a = stats_classify(sm, &reason);
-	if (strcmp(action_names[a], sm->action != NULL ? sm->action : "") == 0 &&
-	    reason == sm->reason) {
-		summary_log(sm);
+	if (a != STATS_GREYLIST ||
+	    strcmp(action_names[a], sm->action != NULL ? sm->action : "") == 0) {
+		summary_log(sm); /* (hold, the milter's quarantine, stays hold) */
 	} else {
 		struct summary logged = *sm;
 

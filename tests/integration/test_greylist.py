@@ -426,7 +426,7 @@ def test_data_stage_greylists_only_mid_score_mail(redis, postfix, mxmoatd_factor
     assert final[0] == 451, final
     assert REPLY_NEW.match(final[1][6:]), final
     last = md.summary_lines()[-1]
-    assert last["action"] == "tempfail" and 1 <= float(last["score"]) < 5, last
+    assert last["action"] == "greylist" and 1 <= float(last["score"]) < 5, last
 
     out, final = attempt(md, ["spam@example.com"], body=message("spam") + GTUBE + "\r\n")
     assert final[0] == 550, final
