@@ -27,9 +27,10 @@ def test_drops_to_unprivileged_user(sink, mxmoatd_factory):
                           "rules": {"enabled": "no"}, "daemon": {"user": "nobody"}},
                          downstream=sink)
     nobody = pwd.getpwnam("nobody").pw_uid
+    # the port is bound (and seen listening) before the drop: wait for it
+    md.wait_log(r"event=privileges user=nobody uid=%d" % nobody)
     # real, effective, saved and filesystem uid: all nobody
     assert uids(md.pid) == [nobody] * 4
-    md.wait_log(r"event=privileges user=nobody uid=%d" % nobody)
     # and it still works: listening on the port bound as root
     import smtplib
     with smtplib.SMTP(md.host, md.port) as s:
