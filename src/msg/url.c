@@ -718,13 +718,19 @@ url_normalise(const char *raw, size_t len, struct buf *url_r, struct buf *host_r
 		buf_deinit(&dec);
 		if (!host_chars_ok(host_r))
 			goto out;
+		if (!url_ipv4(host_r->data, host_r->len, &ip4) && needs_idn(host_r)) {
+			/* UTS 46 maps some characters to ASCII that no host has
+			 * (U+3000 to a space, U+FF0F to '/'), and fullwidth
+			 * digits to an IPv4 address */
+			host_idn(host_r);
+			if (!host_chars_ok(host_r))
+				goto out;
+		}
 		if (url_ipv4(host_r->data, host_r->len, &ip4)) {
 			buf_reset(host_r);
 			buf_appendf(host_r, "%u.%u.%u.%u", ip4 >> 24, (ip4 >> 16) & 255,
 				    (ip4 >> 8) & 255, ip4 & 255);
 			*is_ip_r = true;
-		} else if (needs_idn(host_r)) {
-			host_idn(host_r);
 		}
 	}
 	buf_append(url_r, host_r->data, host_r->len);

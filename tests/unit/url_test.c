@@ -51,6 +51,9 @@ static const struct n_case ncases[] = {
 	{ "hex-dotted IPv4", "http://0xc0.0xa8.0x01.0x01/", "http://192.168.1.1/", "192.168.1.1", true },
 	{ "IDN with userinfo", "http://user:pw@xn--80ak6aa92e.com/", "http://user:pw@\xd0\xb0\xd1\x80\xd1\x80\xd3\x8f\xd0\xb5.com/", "\xd0\xb0\xd1\x80\xd1\x80\xd3\x8f\xd0\xb5.com", false },
 	{ "spaced-out host", "www . cheap-meds . example", "http://www.cheap-meds.example/", "www.cheap-meds.example", false },
+	{ "fullwidth digits are an IPv4 host", "http://\xef\xbc\x91\xef\xbc\x92\xef\xbc\x97.0.0.1/x", "http://127.0.0.1/x", "127.0.0.1", true },
+	/* UTS 46 maps U+3000 to a space: no host (url_fuzz) */
+	{ "ideographic space in a host", "https:/@4\xe3\x80\x80" "1:", NULL, NULL, false },
 	{ "mailto without address", "mailto:nobody", NULL, NULL, false },
 	{ "javascript dropped", "javascript:alert(1)", NULL, NULL, false },
 	{ "cid dropped", "cid:part1@example", NULL, NULL, false },
