@@ -1093,6 +1093,10 @@ session_cmd_dispatch(struct session *s, const char *line, size_t len)
 		session_reply(s, 250, "2.0.0", "Ok");
 		break;
 	case SMTP_VERB_QUIT:
+		/* the summary line before the 221: a client (or a test) that
+		 * has seen the 221 finds the transaction's line in the log */
+		if (s->txn != NULL)
+			session_txn_end(s, "abort", "quit", "221 2.0.0 Bye");
 		session_reply(s, 221, "2.0.0", "Bye");
 		session_close(s, "quit");
 		break;
