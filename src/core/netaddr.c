@@ -1,6 +1,11 @@
 #include "core/netaddr.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <sys/un.h>
 
 static bool
@@ -310,4 +315,29 @@ cidr_format(const struct cidr *c, char *out, size_t outlen)
 
 	inet_ntop(c->family, c->addr, ip, sizeof(ip));
 	snprintf(out, outlen, "%s/%u", ip, c->prefix);
+}
+
+int
+netaddr_listen(const struct netaddr *a, int backlog, const char **error_r)
+{
+	int fd, one = 1, family = a->ss.ss_family;
+
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*error_r = strerror(errno);
+		return -1;
+	}
+	if (family == AF_UNIX) {
+		unlink(((const struct sockaddr_un *)&a->ss)->sun_path);
+	} else {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	}
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0 || listen(fd, backlog) < 0) {
+		*error_r = strerror(errno);
+		close(fd);
+		return -1;
+	}
+	return fd;
 }

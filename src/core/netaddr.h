@@ -34,6 +34,10 @@ void netaddr_format(const struct netaddr *a, char *out, size_t outlen);
 bool netaddr_is_loopback(const struct netaddr *a);
 bool netaddr_is_ipv6(const struct netaddr *a);
 /* netaddr_from_sockaddr(): copy, unmapping IPv4-mapped IPv6. */
+/* netaddr_listen(): a non-blocking, close-on-exec listening socket bound
+ * to a (SO_REUSEADDR; IPv6 only for an IPv6 address; a stale unix
+ * socket file removed first); -1 with *error_r (strerror) on failure */
+int netaddr_listen(const struct netaddr *a, int backlog, const char **error_r);
 void netaddr_from_sockaddr(struct netaddr *a, const struct sockaddr *sa, socklen_t len);
 
 struct cidr {

@@ -149,8 +149,8 @@ qp_init(void)
 	qp_special['\r'] = qp_special['\n'] = 1;
 }
 
-static int
-hexval(unsigned char c)
+int
+decode_hexval(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -159,6 +159,24 @@ hexval(unsigned char c)
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
 	return -1;
+}
+
+void
+decode_percent(const char *p, size_t len, struct buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		int h1, h2;
+
+		if (p[i] == '%' && i + 2 < len && (h1 = decode_hexval((unsigned char)p[i + 1])) >= 0 &&
+		    (h2 = decode_hexval((unsigned char)p[i + 2])) >= 0) {
+			buf_append_char(out, (char)(h1 << 4 | h2));
+			i += 2;
+		} else {
+			buf_append_char(out, p[i]);
+		}
+	}
 }
 
 /* the longest white-space run kept pending at the end of an input chunk
@@ -198,10 +216,10 @@ qp_core(struct decode_qp *d, const unsigned char *p, size_t len, struct buf *out
 				if (i + 2 >= len && !final)
 					return i;
 				i += (i + 2 < len && p[i + 2] == '\n') ? 3 : 2;
-			} else if ((h1 = hexval(p[i + 1])) >= 0) {
+			} else if ((h1 = decode_hexval(p[i + 1])) >= 0) {
 				if (i + 2 >= len && !final)
 					return i;
-				h2 = i + 2 < len ? hexval(p[i + 2]) : -1;
+				h2 = i + 2 < len ? decode_hexval(p[i + 2]) : -1;
 				if (h2 >= 0) {
 					buf_append_char(out, (char)(h1 << 4 | h2));
 					i += 3;
@@ -352,8 +370,8 @@ decode_qp_word(const void *in, size_t len, struct buf *out)
 
 		if (p[i] == '_') {
 			buf_append_char(out, ' ');
-		} else if (p[i] == '=' && i + 2 < len && (h1 = hexval(p[i + 1])) >= 0 &&
-			   (h2 = hexval(p[i + 2])) >= 0) {
+		} else if (p[i] == '=' && i + 2 < len && (h1 = decode_hexval(p[i + 1])) >= 0 &&
+			   (h2 = decode_hexval(p[i + 2])) >= 0) {
 			buf_append_char(out, (char)(h1 << 4 | h2));
 			i += 2;
 		} else {

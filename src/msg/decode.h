@@ -39,6 +39,12 @@ struct decode_b64 {
 	unsigned int bad;
 };
 
+/* decode_hexval(): a hex digit's value, -1 for anything else */
+int decode_hexval(unsigned char c);
+/* decode_percent(): %XX escapes decoded (RFC 3986, RFC 2231 values);
+ * a '%' without two hex digits stays as it is */
+void decode_percent(const char *p, size_t len, struct buf *out);
+
 void decode_b64_init(struct decode_b64 *d);
 void decode_b64_step(struct decode_b64 *d, const void *in, size_t len, struct buf *out);
 void decode_b64_finish(struct decode_b64 *d, struct buf *out);

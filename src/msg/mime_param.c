@@ -1,4 +1,5 @@
 #include "msg/mime_param.h"
+#include "msg/decode.h"
 #include "msg/rfc2047.h"
 #include "core/xalloc.h"
 
@@ -173,36 +174,6 @@ split_name(struct raw_param *rp, const char *p, size_t len)
 }
 
 static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static void
-percent_decode(const char *p, size_t len, struct buf *out)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		int h1, h2;
-
-		if (p[i] == '%' && i + 2 < len && (h1 = hexval(p[i + 1])) >= 0 &&
-		    (h2 = hexval(p[i + 2])) >= 0) {
-			buf_append_char(out, (char)(h1 << 4 | h2));
-			i += 2;
-		} else {
-			buf_append_char(out, p[i]);
-		}
-	}
-}
-
-static int
 cmp_section(const void *a, const void *b)
 {
 	const struct raw_param *x = *(const struct raw_param *const *)a;
@@ -316,7 +287,7 @@ joined_value(struct charset_ctx *cs, struct raw_param *raw, size_t nraw, size_t 
 			}
 		}
 		if (s->extended)
-			percent_decode(v, vlen, &bytes);
+			decode_percent(v, vlen, &bytes);
 		else
 			buf_append(&bytes, v, vlen);
 	}

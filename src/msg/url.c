@@ -1,4 +1,5 @@
 #include "msg/url.h"
+#include "msg/decode.h"
 #include "core/xalloc.h"
 
 #include <idn2.h>
@@ -19,18 +20,6 @@ static char
 lower(char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
 }
 
 /* --- scanning ---------------------------------------------------------- */
@@ -348,7 +337,7 @@ url_ipv4(const char *s, size_t len, uint32_t *addr_r)
 			base = 8;
 		}
 		while (i < len && s[i] != '.') {
-			int d = hexval(s[i]);
+			int d = decode_hexval((unsigned char)s[i]);
 
 			if (d < 0 || d >= base)
 				return false;
@@ -391,24 +380,6 @@ url_ipv4(const char *s, size_t len, uint32_t *addr_r)
 
 /* --- normalisation ----------------------------------------------------- */
 
-static void
-percent_decode_all(const char *s, size_t n, struct buf *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		int h1, h2;
-
-		if (s[i] == '%' && i + 2 < n && (h1 = hexval(s[i + 1])) >= 0 &&
-		    (h2 = hexval(s[i + 2])) >= 0) {
-			buf_append_char(out, (char)(h1 << 4 | h2));
-			i += 2;
-		} else {
-			buf_append_char(out, s[i]);
-		}
-	}
-}
-
 static bool
 unreserved(unsigned char c)
 {
@@ -438,8 +409,8 @@ normalise_escapes(const char *s, size_t n, struct buf *out, bool path)
 
 		if (c == '?' || c == '#')
 			in_path = false;
-		if (c == '%' && i + 2 < n && (h1 = hexval(s[i + 1])) >= 0 &&
-		    (h2 = hexval(s[i + 2])) >= 0) {
+		if (c == '%' && i + 2 < n && (h1 = decode_hexval((unsigned char)s[i + 1])) >= 0 &&
+		    (h2 = decode_hexval((unsigned char)s[i + 2])) >= 0) {
 			unsigned char d = (unsigned char)(h1 << 4 | h2);
 
 			if (unreserved(d)) {
@@ -713,7 +684,7 @@ url_normalise(const char *raw, size_t len, struct buf *url_r, struct buf *host_r
 			if (!is_digit(raw[k - 1]))
 				break;
 		}
-		percent_decode_all(raw + hp_start, port_at - hp_start, &dec);
+		decode_percent(raw + hp_start, port_at - hp_start, &dec);
 		host_clean(dec.data != NULL ? dec.data : "", dec.len, host_r);
 		buf_deinit(&dec);
 		if (!host_chars_ok(host_r))

@@ -172,32 +172,6 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 	log_error("event=accept_error error=\"%s\"", evutil_socket_error_to_string(err));
 }
 
-static int
-bind_one(const struct netaddr *a, const char **error_r)
-{
-	int fd, one = 1;
-	int family = a->ss.ss_family;
-
-	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		*error_r = strerror(errno);
-		return -1;
-	}
-	if (family == AF_UNIX) {
-		unlink(((const struct sockaddr_un *)&a->ss)->sun_path);
-	} else {
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (family == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	}
-	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0 || listen(fd, 511) < 0) {
-		*error_r = strerror(errno);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 struct server *
 server_new(struct event_base *base, struct scan_engine *engine, const char **error_r)
 {
@@ -243,7 +217,7 @@ server_new(struct event_base *base, struct scan_engine *engine, const char **err
 		evdns_base_set_option(srv->dns, "attempts:", "2");
 	}
 	for (i = 0; i < conf->listen.count; i++) {
-		int fd = bind_one(&conf->listen.addr[i], error_r);
+		int fd = netaddr_listen(&conf->listen.addr[i], 511, error_r);
 		char name[128];
 
 		netaddr_format(&conf->listen.addr[i], name, sizeof(name));

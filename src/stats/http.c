@@ -472,31 +472,6 @@ on_request(struct evhttp_request *req, void *arg)
 
 /* --- lifecycle ------------------------------------------------------------ */
 
-static int
-bind_fd(const struct netaddr *a, const char **error_r)
-{
-	int fd, one = 1, family = a->ss.ss_family;
-
-	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		*error_r = strerror(errno);
-		return -1;
-	}
-	if (family == AF_UNIX) {
-		unlink(((const struct sockaddr_un *)&a->ss)->sun_path);
-	} else {
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (family == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	}
-	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0 || listen(fd, 128) < 0) {
-		*error_r = strerror(errno);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 struct http *
 http_new(struct event_base *base, const struct conf *conf, struct server *srv,
 	 struct history *history, const char **error_r)
@@ -521,7 +496,7 @@ http_new(struct event_base *base, const struct conf *conf, struct server *srv,
 	evhttp_set_gencb(http->eh, on_request, http);
 	for (i = 0; i < conf->http_listen.count; i++) {
 		char name[128];
-		int fd = bind_fd(&conf->http_listen.addr[i], error_r);
+		int fd = netaddr_listen(&conf->http_listen.addr[i], 128, error_r);
 
 		netaddr_format(&conf->http_listen.addr[i], name, sizeof(name));
 		if (fd < 0 || evhttp_accept_socket_with_handle(http->eh, fd) == NULL) {
